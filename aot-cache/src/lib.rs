@@ -1,0 +1,4 @@
+//! The `.aot` container format ([`format`]) and the on-disk translation cache ([`cache`]).
+
+pub mod cache;
+pub mod format;

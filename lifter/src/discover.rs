@@ -1,0 +1,1 @@
+//! Static code discovery (being written).

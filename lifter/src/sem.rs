@@ -1,0 +1,219 @@
+//! The semantics-builder interface.
+//!
+//! Every guest instruction's meaning is written once, as a generic function over
+//! [`Sem`] (see `rv/exec.rs`). Two implementations exist:
+//! - the runtime's interpreter, where values are concrete `u64`s and `bool`s;
+//! - the LLVM backend (`llvm` feature), where values are SSA values in a function
+//!   being built.
+//!
+//! Integer values ([`Sem::I`]) are always 64 bits wide; narrower operations are
+//! expressed with [`Sem::sext`]/[`Sem::zext`]. Floating-point values travel as their
+//! raw IEEE bits in an integer value; `w` selects single (32) or double (64) precision.
+
+/// Integer comparison predicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Ge,
+    Ltu,
+    Geu,
+}
+
+/// Floating-point width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FW {
+    S,
+    D,
+}
+
+impl FW {
+    pub fn bits(self) -> u32 {
+        match self {
+            FW::S => 32,
+            FW::D => 64,
+        }
+    }
+    /// The canonical quiet NaN of this width (RISC-V: positive, only the quiet bit set).
+    pub fn canonical_nan(self) -> u64 {
+        match self {
+            FW::S => 0x7fc0_0000,
+            FW::D => 0x7ff8_0000_0000_0000,
+        }
+    }
+    pub fn sign_bit(self) -> u64 {
+        1 << (self.bits() - 1)
+    }
+}
+
+/// Binary floating-point arithmetic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FBin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// Floating-point comparisons (all false when an operand is NaN, except `Uno`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FCmp {
+    Eq,
+    Lt,
+    Le,
+    /// Unordered: true when either operand is NaN.
+    Uno,
+}
+
+/// Static rounding modes, as encoded in the `rm` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Round {
+    /// Round to nearest, ties to even.
+    Rne,
+    /// Toward zero.
+    Rtz,
+    /// Down (toward -inf).
+    Rdn,
+    /// Up (toward +inf).
+    Rup,
+    /// To nearest, ties away from zero.
+    Rmm,
+}
+
+impl Round {
+    pub fn from_bits(rm: u64) -> Option<Round> {
+        Some(match rm {
+            0 => Round::Rne,
+            1 => Round::Rtz,
+            2 => Round::Rdn,
+            3 => Round::Rup,
+            4 => Round::Rmm,
+            _ => return None,
+        })
+    }
+    pub const ALL: [Round; 5] = [Round::Rne, Round::Rtz, Round::Rdn, Round::Rup, Round::Rmm];
+}
+
+/// Atomic read-modify-write operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Amo {
+    Swap,
+    Add,
+    Xor,
+    And,
+    Or,
+    Min,
+    Max,
+    Minu,
+    Maxu,
+}
+
+/// Why execution leaves the normal instruction stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trap {
+    /// `ecall`: a system call.
+    Syscall,
+    /// `ebreak`: SIGTRAP.
+    Breakpoint,
+    /// An illegal or unsupported encoding: SIGILL.
+    Illegal,
+}
+
+/// The operations instruction semantics are written in.
+pub trait Sem {
+    /// A 64-bit integer value.
+    type I: Copy;
+    /// A boolean value.
+    type B: Copy;
+
+    // ---- values ----
+    fn imm(&mut self, v: u64) -> Self::I;
+    /// The address of the instruction being executed.
+    fn pc(&self) -> u64;
+
+    // ---- registers ----
+    fn xreg(&mut self, r: u8) -> Self::I;
+    /// Writes to `x0` are discarded by the implementation.
+    fn set_xreg(&mut self, r: u8, v: Self::I);
+    fn freg(&mut self, r: u8) -> Self::I;
+    fn set_freg(&mut self, r: u8, v: Self::I);
+
+    // ---- integer arithmetic (64-bit, wrapping) ----
+    fn add(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    fn sub(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    fn mul(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    /// High 64 bits of the 128-bit product; `a_signed`/`b_signed` select operand extension.
+    fn mulh(&mut self, a: Self::I, b: Self::I, a_signed: bool, b_signed: bool) -> Self::I;
+    /// Quotient. The caller guarantees `b != 0` and, when signed, not `MIN / -1`.
+    fn div(&mut self, a: Self::I, b: Self::I, signed: bool) -> Self::I;
+    /// Remainder, with the same preconditions as [`Sem::div`].
+    fn rem(&mut self, a: Self::I, b: Self::I, signed: bool) -> Self::I;
+    fn and(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    fn or(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    fn xor(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    /// Shifts; the caller guarantees `b < 64`.
+    fn shl(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    fn lshr(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    fn ashr(&mut self, a: Self::I, b: Self::I) -> Self::I;
+    /// Keep the low `bits` bits and sign-extend them to 64.
+    fn sext(&mut self, a: Self::I, bits: u32) -> Self::I;
+    /// Keep the low `bits` bits and zero-extend them to 64.
+    fn zext(&mut self, a: Self::I, bits: u32) -> Self::I;
+    /// Leading zeros / trailing zeros / set bits of the low `bits` bits (32 or 64).
+    fn clz(&mut self, a: Self::I, bits: u32) -> Self::I;
+    fn ctz(&mut self, a: Self::I, bits: u32) -> Self::I;
+    fn popcount(&mut self, a: Self::I) -> Self::I;
+    fn bswap(&mut self, a: Self::I) -> Self::I;
+
+    fn cmp(&mut self, op: Cmp, a: Self::I, b: Self::I) -> Self::B;
+    fn select(&mut self, c: Self::B, a: Self::I, b: Self::I) -> Self::I;
+    fn bool_and(&mut self, a: Self::B, b: Self::B) -> Self::B;
+    fn bool_or(&mut self, a: Self::B, b: Self::B) -> Self::B;
+    /// 1 for true, 0 for false.
+    fn bool_to_int(&mut self, c: Self::B) -> Self::I;
+
+    // ---- memory (little-endian; `size` in bytes: 1, 2, 4 or 8) ----
+    fn load(&mut self, addr: Self::I, size: u32) -> Self::I;
+    fn store(&mut self, addr: Self::I, v: Self::I, size: u32);
+    /// Load-reserved: loads and records a reservation (`aqrl`: acquire/release bits).
+    fn load_reserved(&mut self, addr: Self::I, size: u32, aqrl: u8) -> Self::I;
+    /// Store-conditional: returns 0 on success, 1 on failure; always clears the reservation.
+    fn store_conditional(&mut self, addr: Self::I, v: Self::I, size: u32, aqrl: u8) -> Self::I;
+    /// Atomic read-modify-write; returns the old value (zero-extended to 64 bits).
+    fn amo(&mut self, op: Amo, addr: Self::I, v: Self::I, size: u32, aqrl: u8) -> Self::I;
+    fn fence(&mut self);
+    /// `fence.i`: code in guest memory may have changed.
+    fn fence_i(&mut self);
+
+    // ---- floating point (raw bits; results are not NaN-canonicalised here) ----
+    fn fbin(&mut self, op: FBin, w: FW, a: Self::I, b: Self::I) -> Self::I;
+    fn fsqrt(&mut self, w: FW, a: Self::I) -> Self::I;
+    /// Fused `a * b + c` with a single rounding.
+    fn ffma(&mut self, w: FW, a: Self::I, b: Self::I, c: Self::I) -> Self::I;
+    fn fcmp(&mut self, op: FCmp, w: FW, a: Self::I, b: Self::I) -> Self::B;
+    /// Round a floating value to an integral floating value in the given mode.
+    fn fround(&mut self, w: FW, a: Self::I, rm: Round) -> Self::I;
+    /// Convert an integral-valued float to an integer of `bits` bits, saturating; NaN
+    /// inputs are handled by the caller. Result is sign-/zero-extended to 64 bits.
+    fn fcvt_to_int(&mut self, w: FW, a: Self::I, bits: u32, signed: bool) -> Self::I;
+    /// Convert the low `bits` bits of `a` (signed or not) to a float, rounding to nearest.
+    fn fcvt_from_int(&mut self, w: FW, a: Self::I, bits: u32, signed: bool) -> Self::I;
+    /// Convert between float widths (round to nearest on narrowing).
+    fn fcvt_float(&mut self, from: FW, to: FW, a: Self::I) -> Self::I;
+
+    // ---- CSRs and control ----
+    /// The dynamic rounding mode (`frm`, 0..=7).
+    fn frm(&mut self) -> Self::I;
+    /// Read a CSR; returns `None` when the CSR does not exist for user mode.
+    fn csr_read(&mut self, csr: u16) -> Option<Self::I>;
+    /// Write a CSR; returns `false` when the CSR is missing or read-only.
+    fn csr_write(&mut self, csr: u16, v: Self::I) -> bool;
+
+    /// Continue at a computed address.
+    fn jump(&mut self, target: Self::I);
+    /// Continue at `target` when `cond` holds, otherwise at the next instruction.
+    fn branch(&mut self, cond: Self::B, target: u64);
+    /// Leave the instruction stream (system call, breakpoint, illegal instruction).
+    fn trap(&mut self, t: Trap);
+}

@@ -1,0 +1,1 @@
+//! Linux syscalls (being written).

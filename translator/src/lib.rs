@@ -1,0 +1,1 @@
+//! The translation pipeline (being written).
