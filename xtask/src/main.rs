@@ -1,1 +1,270 @@
-fn main() {}
+//! `cargo xtask <task>`: set-up, sample builds, the CI entry point and the benchmark driver.
+//!
+//! This crate deliberately depends on nothing in the workspace (and so not on LLVM): it must
+//! build on a machine that cannot build vmx yet, because installing what vmx needs is its job.
+
+mod bench;
+mod samples;
+mod util;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+
+use crate::util::{cargo, fmt_duration, rel, run, run_shown, show};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "vmx development tasks", version)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install the Debian packages vmx needs (LLVM 19, cross compilers, qemu-user); idempotent.
+    Setup,
+    /// Cross-compile samples/*.c to samples/build/riscv64/ and natively to samples/build/x86_64/.
+    BuildSamples,
+    /// Build the bzip2 1.0.8 command-line program (from the bzip2-sys crate's sources).
+    BuildBzip2,
+    /// Regenerate the samples' golden files from qemu-riscv64 (refused if native disagrees).
+    Bless {
+        /// Only these samples (default: all).
+        names: Vec<String>,
+    },
+    /// Set up, build vmx, and run it on a bundled sample.
+    Demo,
+    /// Everything CI checks, in order, failing fast.
+    Ci,
+    /// Time the cpu_bound sample natively, under `vmx exec` and under qemu-riscv64.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.task {
+        Task::Setup => setup(),
+        Task::BuildSamples => samples::build_samples(),
+        Task::BuildBzip2 => samples::build_bzip2(),
+        Task::Bless { names } => samples::bless(&names),
+        Task::Demo => demo(),
+        Task::Ci => ci(),
+        Task::Bench(args) => bench::bench(&args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The Debian (bookworm) packages vmx's build, samples and tests need.
+const PACKAGES: &[&str] = &[
+    "llvm-19-dev",
+    "libzstd-dev",
+    "zlib1g-dev",
+    "libpolly-19-dev",
+    "clang-19",
+    "lld-19",
+    "gcc-riscv64-linux-gnu",
+    "libc6-dev-riscv64-cross",
+    "binutils-riscv64-linux-gnu",
+    "qemu-user",
+    "gcc",
+];
+
+fn is_root() -> bool {
+    // /proc/self/status has "Uid:\t<real>\t<effective>\t…"
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|rest| rest.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// `apt-get …`, through sudo when we are not root.
+fn apt_get(args: &[&str]) -> Command {
+    let mut cmd = if is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    cmd
+}
+
+fn setup() -> Result<()> {
+    static APT_UPDATED: AtomicBool = AtomicBool::new(false);
+    if !util::have("dpkg") || !util::have("apt-get") {
+        bail!(
+            "`cargo xtask setup` needs a Debian machine (dpkg and apt-get); install {} by hand",
+            PACKAGES.join(" ")
+        );
+    }
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg")
+                .args(["-s", p])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        println!("setup: installing {}", missing.join(" "));
+        if !APT_UPDATED.swap(true, Ordering::SeqCst) {
+            run_shown(&mut apt_get(&["update", "-q"]))?;
+        }
+        let mut install = apt_get(&["install", "-y", "-q", "--no-install-recommends"]);
+        install.args(&missing);
+        run_shown(&mut install)?;
+    }
+    // rustfmt and clippy are needed by `cargo xtask ci`.
+    for (component, sub) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        let present = cargo()
+            .args([sub, "--version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            if !util::have("rustup") {
+                bail!("`cargo {sub}` is missing and there is no rustup to add {component}");
+            }
+            run_shown(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
+fn demo() -> Result<()> {
+    println!("== setting up");
+    setup()?;
+    println!("== building vmx");
+    run_shown(cargo().args(["build", "--release"]))?;
+    println!("== building the samples");
+    samples::build_samples()?;
+    let vmx = util::vmx_bin()?;
+    let root = util::root();
+    let hello = samples::build_dir(samples::Arch::Riscv64).join("hello");
+    let demo_dir = util::target_dir()?.join("demo");
+    std::fs::create_dir_all(&demo_dir)?;
+    let aot = demo_dir.join("hello.aot");
+    println!("== translating a RISC-V program once, then running the translation");
+    let mut translate = Command::new(&vmx);
+    translate
+        .arg("translate")
+        .arg(&hello)
+        .arg("-o")
+        .arg(&aot)
+        .current_dir(&root);
+    run_shown(&mut translate)?;
+    let mut exec = Command::new(&vmx);
+    exec.arg("exec").arg(&aot).current_dir(&root);
+    run_shown(&mut exec)?;
+    println!("== translate-through-the-cache and run in one step (a CPU-bound sample)");
+    let cpu = samples::build_dir(samples::Arch::Riscv64).join("cpu_bound");
+    let mut run_cmd = Command::new(&vmx);
+    run_cmd.arg("run").arg(&cpu).current_dir(&root);
+    let start = Instant::now();
+    run_shown(&mut run_cmd)?;
+    println!("(took {})", fmt_duration(start.elapsed()));
+    println!("== demo done: see `cargo xtask bench` for timings against native and qemu-riscv64");
+    Ok(())
+}
+
+struct Step {
+    name: &'static str,
+    action: Box<dyn Fn() -> Result<()>>,
+    shows: String,
+}
+
+fn cargo_step(name: &'static str, args: &'static [&'static str]) -> Step {
+    let shows = show(cargo().args(args));
+    Step {
+        name,
+        shows,
+        action: Box::new(move || run(cargo().args(args))),
+    }
+}
+
+fn ci() -> Result<()> {
+    // Colour codes only clutter CI logs.
+    if std::env::var_os("CI").is_some() && std::env::var_os("CARGO_TERM_COLOR").is_none() {
+        std::env::set_var("CARGO_TERM_COLOR", "never");
+    }
+    let steps = [
+        Step {
+            name: "setup",
+            shows: "cargo xtask setup".into(),
+            action: Box::new(setup),
+        },
+        cargo_step("fmt", &["fmt", "--all", "--check"]),
+        // One profile (release) for clippy, build and test, so nothing is compiled twice.
+        cargo_step(
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--release",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        Step {
+            name: "build-samples",
+            shows: "cargo xtask build-samples".into(),
+            action: Box::new(samples::build_samples),
+        },
+        Step {
+            name: "build-bzip2",
+            shows: "cargo xtask build-bzip2".into(),
+            action: Box::new(samples::build_bzip2),
+        },
+        cargo_step("build", &["build", "--release"]),
+        cargo_step("test", &["test", "--workspace", "--release"]),
+    ];
+    let total = Instant::now();
+    let n = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        println!("==> ci [{}/{n}] {}: {}", i + 1, step.name, step.shows);
+        let start = Instant::now();
+        if let Err(e) = (step.action)() {
+            eprintln!(
+                "ci: FAILED at step {}/{n} `{}` after {} (total {}): {e:#}",
+                i + 1,
+                step.name,
+                fmt_duration(start.elapsed()),
+                fmt_duration(total.elapsed())
+            );
+            std::process::exit(1);
+        }
+        println!(
+            "==> ci [{}/{n}] {}: ok ({})",
+            i + 1,
+            step.name,
+            fmt_duration(start.elapsed())
+        );
+    }
+    println!(
+        "ci: OK, all {n} steps passed in {} (vmx: {})",
+        fmt_duration(total.elapsed()),
+        util::vmx_bin()
+            .map(|p| rel(&p))
+            .unwrap_or_else(|_| "?".into())
+    );
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! `cargo xtask bench`: the cpu_bound sample natively, under `vmx exec` and under
+//! qemu-riscv64, interleaved in one run; medians and the ratios vmx/native and vmx/qemu,
+//! plus the interpreter's speed. Results also go to `<target>/bench/latest.json`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::json;
+
+use crate::samples::{self, Arch, QEMU_RISCV};
+use crate::util::{self, capture, cargo, fmt_duration, rel, run_shown, Captured};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Runs of each of native / vmx / qemu (interleaved).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// cpu_bound iterations for the native / vmx / qemu runs (the sample's default is 200,
+    /// about 1 s natively).
+    #[arg(long, default_value_t = 200)]
+    iters: u32,
+    /// cpu_bound iterations for the interpreter runs.
+    #[arg(long, default_value_t = 4)]
+    interp_iters: u32,
+    /// Runs of the interpreter (0 skips it).
+    #[arg(long, default_value_t = 3)]
+    interp_runs: usize,
+    /// Do not run `cargo build --release` first (use the vmx binary as it is).
+    #[arg(long)]
+    no_build: bool,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+fn median(times: &[Duration]) -> f64 {
+    let mut secs: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+    secs.sort_by(f64::total_cmp);
+    let n = secs.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        secs[n / 2]
+    } else {
+        (secs[n / 2 - 1] + secs[n / 2]) / 2.0
+    }
+}
+
+fn timed(what: &str, cmd: &mut Command) -> Result<Captured> {
+    let out = capture(cmd, None, TIMEOUT).with_context(|| format!("running {what}"))?;
+    if out.status != 0 {
+        bail!(
+            "{what} failed with status {}: `{}`\n{}",
+            out.status,
+            util::show(cmd),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(out)
+}
+
+/// Looks for `"interp_insns": N` in a JSON object printed by `vmx exec --stats=json`.
+fn find_interp_insns(text: &str) -> Option<u64> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
+        .chain(serde_json::from_str::<serde_json::Value>(text.trim()).ok())
+        .find_map(|v| v.get("interp_insns").and_then(serde_json::Value::as_u64))
+}
+
+struct Row {
+    name: &'static str,
+    times: Vec<Duration>,
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    if !util::have(QEMU_RISCV) {
+        bail!("{QEMU_RISCV} is missing: run `cargo xtask setup` first");
+    }
+    if !args.no_build {
+        run_shown(cargo().args(["build", "--release"]))?;
+    }
+    samples::build_samples()?;
+    let vmx = util::vmx_bin()?;
+    if !vmx.is_file() {
+        bail!(
+            "{} does not exist: run `cargo build --release`",
+            vmx.display()
+        );
+    }
+    let guest = samples::build_dir(Arch::Riscv64).join("cpu_bound");
+    let native = samples::build_dir(Arch::X86_64).join("cpu_bound");
+    let out_dir = util::target_dir()?.join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let aot = out_dir.join("cpu_bound.aot");
+
+    let mut translate = Command::new(&vmx);
+    translate.arg("translate").arg(&guest).arg("-o").arg(&aot);
+    println!("$ {}", util::show(&translate));
+    let t = timed("vmx translate", &mut translate)?;
+    let translate_secs = t.elapsed.as_secs_f64();
+    println!("translated in {}", fmt_duration(t.elapsed));
+
+    let iters = args.iters.to_string();
+    let cmd_native = || {
+        let mut c = Command::new(&native);
+        c.arg(&iters);
+        c
+    };
+    let cmd_vmx = || {
+        let mut c = Command::new(&vmx);
+        c.arg("exec").arg(&aot).arg(&iters);
+        c
+    };
+    let cmd_qemu = || {
+        let mut c = Command::new(QEMU_RISCV);
+        c.arg(&guest).arg(&iters);
+        c
+    };
+
+    let mut rows = [
+        Row {
+            name: "native",
+            times: Vec::new(),
+        },
+        Row {
+            name: "vmx exec",
+            times: Vec::new(),
+        },
+        Row {
+            name: "qemu-riscv64",
+            times: Vec::new(),
+        },
+    ];
+    let mut reference: Option<Vec<u8>> = None;
+    println!(
+        "running cpu_bound {} iterations, {} runs each of native / vmx exec / qemu-riscv64, interleaved",
+        args.iters, args.runs
+    );
+    for run in 0..args.runs {
+        for (i, make) in [&cmd_native as &dyn Fn() -> Command, &cmd_vmx, &cmd_qemu]
+            .into_iter()
+            .enumerate()
+        {
+            let name = rows[i].name;
+            let out = timed(name, &mut make())?;
+            match &reference {
+                None => reference = Some(out.stdout.clone()),
+                Some(r) if *r != out.stdout => bail!(
+                    "{name} printed something else than native (run {}):\n{}",
+                    run + 1,
+                    util::diff(
+                        &String::from_utf8_lossy(r),
+                        &String::from_utf8_lossy(&out.stdout)
+                    )
+                ),
+                Some(_) => {}
+            }
+            rows[i].times.push(out.elapsed);
+        }
+        eprint!("\r  run {}/{} done", run + 1, args.runs);
+    }
+    eprintln!();
+
+    let med: Vec<f64> = rows.iter().map(|r| median(&r.times)).collect();
+    let (native_s, vmx_s, qemu_s) = (med[0], med[1], med[2]);
+    println!();
+    println!(
+        "{:<14} {:>10} {:>10} {:>10}",
+        "runner", "median", "min", "max"
+    );
+    for (row, m) in rows.iter().zip(&med) {
+        let min = row
+            .times
+            .iter()
+            .min()
+            .map_or(f64::NAN, Duration::as_secs_f64);
+        let max = row
+            .times
+            .iter()
+            .max()
+            .map_or(f64::NAN, Duration::as_secs_f64);
+        println!("{:<14} {:>9.3}s {:>9.3}s {:>9.3}s", row.name, m, min, max);
+    }
+    println!();
+    println!("vmx / native   {:>6.2}x", vmx_s / native_s);
+    println!("vmx / qemu     {:>6.2}x", vmx_s / qemu_s);
+    println!("qemu / native  {:>6.2}x", qemu_s / native_s);
+
+    let interp = if args.interp_runs > 0 {
+        Some(bench_interp(args, &vmx, &guest, &native)?)
+    } else {
+        None
+    };
+
+    let report = json!({
+        "workload": "samples/cpu_bound",
+        "iterations": args.iters,
+        "runs": args.runs,
+        "translate_s": translate_secs,
+        "median_s": { "native": native_s, "vmx": vmx_s, "qemu": qemu_s },
+        "times_s": {
+            "native": rows[0].times.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
+            "vmx": rows[1].times.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
+            "qemu": rows[2].times.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
+        },
+        "ratio": {
+            "vmx_over_native": vmx_s / native_s,
+            "vmx_over_qemu": vmx_s / qemu_s,
+            "qemu_over_native": qemu_s / native_s,
+        },
+        "interp": interp,
+        "git_commit": git_commit(),
+        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+    });
+    let path = out_dir.join("latest.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("\nwrote {}", rel(&path));
+    Ok(())
+}
+
+/// The interpreter on a shorter run of the same workload, against native at that length.
+fn bench_interp(
+    args: &BenchArgs,
+    vmx: &Path,
+    guest: &Path,
+    native: &Path,
+) -> Result<serde_json::Value> {
+    let iters = args.interp_iters.to_string();
+    println!();
+    println!(
+        "interpreter: cpu_bound {} iterations, {} runs (`vmx exec --engine=interp`)",
+        args.interp_iters, args.interp_runs
+    );
+    let mut interp_times = Vec::new();
+    let mut native_times = Vec::new();
+    let mut reference = None;
+    for _ in 0..args.interp_runs {
+        let n = timed("native", Command::new(native).arg(&iters))?;
+        let i = timed(
+            "vmx exec --engine=interp",
+            Command::new(vmx)
+                .args(["exec", "--engine=interp"])
+                .arg(guest)
+                .arg(&iters),
+        )?;
+        let r = reference.get_or_insert_with(|| n.stdout.clone());
+        if *r != i.stdout {
+            bail!(
+                "the interpreter printed something else than native:\n{}",
+                util::diff(
+                    &String::from_utf8_lossy(r),
+                    &String::from_utf8_lossy(&i.stdout)
+                )
+            );
+        }
+        native_times.push(n.elapsed);
+        interp_times.push(i.elapsed);
+    }
+    let interp_s = median(&interp_times);
+    let native_s = median(&native_times);
+
+    // Instruction counts, if this vmx can report them.
+    let stats = capture(
+        Command::new(vmx)
+            .args(["exec", "--engine=interp", "--stats=json"])
+            .arg(guest)
+            .arg(&iters),
+        None,
+        TIMEOUT,
+    )
+    .ok()
+    .filter(|c| c.status == 0)
+    .and_then(|c| {
+        find_interp_insns(&String::from_utf8_lossy(&c.stderr))
+            .or_else(|| find_interp_insns(&String::from_utf8_lossy(&c.stdout)))
+    });
+    println!(
+        "interpreter median {interp_s:.3}s, native {native_s:.3}s: {:.1}x native",
+        interp_s / native_s
+    );
+    let insns_per_s = stats.map(|insns| insns as f64 / interp_s);
+    match (stats, insns_per_s) {
+        (Some(insns), Some(rate)) => println!(
+            "interpreter: {insns} guest instructions, {:.1} M guest instructions/s",
+            rate / 1e6
+        ),
+        _ => println!(
+            "interpreter: no instruction count (`vmx exec --stats=json` gave no interp_insns)"
+        ),
+    }
+    Ok(json!({
+        "iterations": args.interp_iters,
+        "runs": args.interp_runs,
+        "median_s": interp_s,
+        "native_median_s": native_s,
+        "interp_over_native": interp_s / native_s,
+        "interp_insns": stats,
+        "guest_insns_per_s": insns_per_s,
+    }))
+}
+
+fn git_commit() -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(util::root())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
