@@ -5,6 +5,7 @@
 //! - [`exec`]: instruction semantics, one generic function over [`crate::sem::Sem`].
 
 pub mod decode;
+pub mod disasm;
 pub mod exec;
 pub mod insn;
 
