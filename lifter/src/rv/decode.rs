@@ -73,7 +73,8 @@ enum Fmt {
     CsrI,
     /// `rd, rs1 = address, rs2 = source, rm = aq << 1 | rl`.
     Amo,
-    /// `rm = pred << 4 | succ, imm = fm` (fence). `rd` and `rs1` are reserved and ignored.
+    /// `rm = pred << 4 | succ`, `imm = fm` (8 for fence.tso, else 0). `rd` and `rs1`
+    /// are reserved and ignored.
     PredSucc,
 }
 
@@ -453,7 +454,11 @@ fn build(w: u32, op: Op, fmt: Fmt) -> Insn {
         }
         Fmt::PredSucc => {
             i.rm = ((w >> 20) & 0xff) as u8;
-            i.imm = i64::from(w >> 28);
+            // fm = 1000 with pred = succ = rw is fence.tso; every other fm, and TSO
+            // with other sets, is reserved and means a normal fence (fm = 0000).
+            if w >> 28 == 0b1000 && i.rm == 0x33 {
+                i.imm = 0b1000;
+            }
         }
     }
     if matches!(fmt, Fmt::Rrm | Fmt::R1rm | Fmt::R4) {
