@@ -1,0 +1,492 @@
+//! Shared helpers for the end-to-end tests: finding the `vmx` binary and the sample builds,
+//! running programs with a timeout, temporary directories, readable diffs.
+//!
+//! Environment knobs:
+//! - `VMX_TEST_BIN`: run this binary instead of the `vmx` cargo just built (e.g. an installed
+//!   vmx, or a stand-in used to check the harness itself).
+//! - `VMX_TEST_TIMEOUT`: seconds one guest run may take (default 120).
+//!
+//! Guest binaries come from `samples/build/`, made by `cargo xtask build-samples` (and
+//! `cargo xtask build-bzip2`). When they are missing the tests fail and say so, unless the
+//! riscv64 cross compiler itself is absent: then they are skipped with a visible message.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const RISCV_CC: &str = "riscv64-linux-gnu-gcc";
+pub const QEMU_RISCV: &str = "qemu-riscv64";
+/// Placeholder in `samples/<name>.args` for a per-run temporary directory.
+pub const TMPDIR_PLACEHOLDER: &str = "@TMPDIR@";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn samples_dir() -> PathBuf {
+    root().join("samples")
+}
+
+/// The vmx binary under test.
+pub fn vmx() -> PathBuf {
+    match std::env::var_os("VMX_TEST_BIN") {
+        Some(bin) if !bin.is_empty() => PathBuf::from(bin),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_vmx")),
+    }
+}
+
+pub fn vmx_cmd() -> Command {
+    let mut cmd = Command::new(vmx());
+    // A panic message must be visible as such, not hidden behind a backtrace.
+    cmd.env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// Whether `program` is on `PATH`.
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// Prints a line that shows up in `cargo test` output even when the test passes.
+pub fn skip(test: &str, why: &str) {
+    // Written to stderr unbuffered; cargo's capture swallows println! of passing tests,
+    // so go around it.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+pub fn timeout() -> Duration {
+    let secs = std::env::var("VMX_TEST_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    Duration::from_secs(secs)
+}
+
+fn mtime(path: &Path) -> Option<std::time::SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A build artefact of `cargo xtask <task>`: `Some(path)` when it exists and is newer than
+/// `sources`; `None` (test skipped, with a message) when the cross compiler is not installed;
+/// a test failure telling what to run otherwise.
+pub fn artefact(test: &str, path: &Path, sources: &[PathBuf], task: &str) -> Option<PathBuf> {
+    let shown = path.strip_prefix(root()).unwrap_or(path).display();
+    if !path.is_file() {
+        if !have(RISCV_CC) {
+            skip(
+                test,
+                &format!("{shown} is missing and {RISCV_CC} is not installed (run `cargo xtask setup`, then `cargo xtask {task}`)"),
+            );
+            return None;
+        }
+        panic!("{shown} is missing: run `cargo xtask {task}` first");
+    }
+    if let Some(built) = mtime(path) {
+        if let Some(src) = sources.iter().find(|s| mtime(s).is_some_and(|t| t > built)) {
+            panic!(
+                "{shown} is older than {}: run `cargo xtask {task}` first",
+                src.strip_prefix(root()).unwrap_or(src).display()
+            );
+        }
+    }
+    Some(path.to_path_buf())
+}
+
+/// A riscv64 sample binary made by `cargo xtask build-samples`.
+pub fn riscv_sample(test: &str, name: &str) -> Option<PathBuf> {
+    artefact(
+        test,
+        &samples_dir().join("build/riscv64").join(name),
+        &[samples_dir().join(format!("{name}.c"))],
+        "build-samples",
+    )
+}
+
+/// A directory under the system temp dir, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("vmx-test-{label}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Names of the entries in the directory, sorted.
+    pub fn entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.0)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How a finished program ended and what it printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Shell-style status: the exit code, or 128 + N when killed by signal N.
+    pub status: i32,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// A command line for messages.
+pub fn show(cmd: &Command) -> String {
+    let quote = |s: &OsStr| {
+        let s = s.to_string_lossy();
+        if s.is_empty() || s.contains(|c: char| c.is_whitespace() || "'\"$&|;<>()".contains(c)) {
+            format!("'{}'", s.replace('\'', r"'\''"))
+        } else {
+            s.into_owned()
+        }
+    };
+    std::iter::once(quote(cmd.get_program()))
+        .chain(cmd.get_args().map(quote))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `cmd` to completion with `stdin` fed to it, killing it after [`timeout`].
+/// `Err` describes a failure to start or a timeout.
+pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Outcome, String> {
+    run_with_timeout(cmd, stdin, timeout())
+}
+
+pub fn run_with_timeout(
+    cmd: &mut Command,
+    stdin: Option<&[u8]>,
+    limit: Duration,
+) -> Result<Outcome, String> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("could not start `{}`: {e}", show(cmd)))?;
+    let writer = match (stdin, child.stdin.take()) {
+        (Some(data), Some(mut pipe)) => {
+            let data = data.to_vec();
+            // EPIPE only means the program did not read all of its input.
+            Some(std::thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            }))
+        }
+        _ => None,
+    };
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for `{}`: {e}", show(cmd))),
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "`{}` did not finish within {}s (VMX_TEST_TIMEOUT)",
+                show(cmd),
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    Ok(Outcome {
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        status: status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        elapsed,
+    })
+}
+
+/// qemu-user reports a guest's fatal signal on stderr itself; that line is not the guest's.
+pub fn strip_qemu_noise(stderr: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(stderr);
+    if !text.contains("qemu: uncaught target signal") {
+        return stderr.to_vec();
+    }
+    text.split_inclusive('\n')
+        .filter(|l| !l.starts_with("qemu: uncaught target signal"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// A readable line diff (`-` expected, `+` actual) with two lines of context.
+pub fn diff(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let mut out = String::new();
+    if a.len().saturating_mul(b.len()) > 4_000_000 {
+        let i = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        out.push_str(&format!(
+            "first difference at line {}:\n-{}\n+{}\n",
+            i + 1,
+            a.get(i).unwrap_or(&"<end of text>"),
+            b.get(i).unwrap_or(&"<end of text>")
+        ));
+        return out;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    const CONTEXT: usize = 2;
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let mut last: Option<usize> = None;
+    for (k, (tag, line)) in ops.iter().enumerate() {
+        if !changed
+            .iter()
+            .any(|&c| k + CONTEXT >= c && k <= c + CONTEXT)
+        {
+            continue;
+        }
+        if last.map_or(k > 0, |l| k > l + 1) {
+            out.push_str("  ...\n");
+        }
+        out.push(*tag);
+        out.push_str(line);
+        out.push('\n');
+        last = Some(k);
+    }
+    if !expected.is_empty()
+        && !actual.is_empty()
+        && expected.ends_with('\n') != actual.ends_with('\n')
+    {
+        out.push_str(&format!(
+            "(final newline: expected {}, actual {})\n",
+            if expected.ends_with('\n') {
+                "yes"
+            } else {
+                "no"
+            },
+            if actual.ends_with('\n') { "yes" } else { "no" }
+        ));
+    }
+    if out.is_empty() && expected != actual {
+        out.push_str("(the texts differ only in line endings or invalid UTF-8)\n");
+    }
+    out
+}
+
+pub fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}\n")).collect()
+}
+
+/// A sample as described by `samples/<name>.*` (see `cargo xtask bless`).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub name: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub stdin: Option<Vec<u8>>,
+    pub expected: Outcome,
+}
+
+impl Sample {
+    pub fn load(name: &str) -> Sample {
+        let dir = samples_dir();
+        let read = |ext: &str| -> Option<Vec<u8>> {
+            let path = dir.join(format!("{name}.{ext}"));
+            match fs::read(&path) {
+                Ok(data) => Some(data),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => panic!("reading {}: {e}", path.display()),
+            }
+        };
+        let lines = |ext: &str| -> Vec<String> {
+            read(ext)
+                .map(|d| {
+                    String::from_utf8(d)
+                        .unwrap_or_else(|_| panic!("samples/{name}.{ext} is not UTF-8"))
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert!(
+            dir.join(format!("{name}.c")).is_file(),
+            "there is no samples/{name}.c"
+        );
+        let stdout = read("stdout").unwrap_or_else(|| {
+            panic!("samples/{name}.stdout is missing: run `cargo xtask bless {name}`")
+        });
+        let status = match read("status") {
+            None => 0,
+            Some(s) => String::from_utf8_lossy(&s)
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("samples/{name}.status is not a number")),
+        };
+        let env = lines("env")
+            .into_iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let (k, v) = l
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("samples/{name}.env: `{l}` is not KEY=VALUE"));
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        Sample {
+            name: name.to_string(),
+            args: lines("args"),
+            env,
+            stdin: read("stdin"),
+            expected: Outcome {
+                stdout,
+                stderr: read("stderr").unwrap_or_default(),
+                status,
+                elapsed: Duration::ZERO,
+            },
+        }
+    }
+
+    /// The names of all samples (`samples/*.c`), sorted.
+    pub fn all_names() -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(samples_dir())
+            .expect("reading samples/")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("c"))
+            .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Runs `program prefix… <args>` the way the sample's golden files were made: its
+    /// arguments (with `@TMPDIR@` filled in), environment and stdin, in a fresh working dir.
+    pub fn run(&self, program: &Path, prefix: &[&OsStr]) -> Result<Outcome, String> {
+        let tmp = TempDir::new(&self.name);
+        let mut cmd = Command::new(program);
+        cmd.args(prefix)
+            .args(
+                self.args
+                    .iter()
+                    .map(|a| a.replace(TMPDIR_PLACEHOLDER, &tmp.path().to_string_lossy())),
+            )
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("RUST_BACKTRACE", "0")
+            .current_dir(tmp.path());
+        run(&mut cmd, self.stdin.as_deref())
+    }
+}
+
+/// Describes how `actual` differs from `expected` (stdout, stderr, status), or `None`.
+pub fn compare(
+    expected_label: &str,
+    expected: &Outcome,
+    actual_label: &str,
+    actual: &Outcome,
+) -> Option<String> {
+    let mut report = String::new();
+    for (what, e, a) in [
+        ("stdout", &expected.stdout, &actual.stdout),
+        ("stderr", &expected.stderr, &actual.stderr),
+    ] {
+        if e != a {
+            report.push_str(&format!(
+                "  {what} differs (-{expected_label} +{actual_label}):\n{}",
+                indent(
+                    &diff(&String::from_utf8_lossy(e), &String::from_utf8_lossy(a)),
+                    "    "
+                )
+            ));
+        }
+    }
+    if expected.status != actual.status {
+        report.push_str(&format!(
+            "  exit status differs: {expected_label} {}, {actual_label} {}\n",
+            expected.status, actual.status
+        ));
+    }
+    (!report.is_empty()).then_some(report)
+}
