@@ -308,7 +308,10 @@ pub fn diff(expected: &str, actual: &str) -> String {
         out.push('\n');
         last_printed = Some(k);
     }
-    if expected.ends_with('\n') != actual.ends_with('\n') {
+    if !expected.is_empty()
+        && !actual.is_empty()
+        && expected.ends_with('\n') != actual.ends_with('\n')
+    {
         out.push_str(&format!(
             "(trailing newline: expected {}, actual {})\n",
             expected.ends_with('\n'),
