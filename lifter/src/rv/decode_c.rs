@@ -24,21 +24,23 @@ pub(super) fn decode(h: u16) -> Insn {
     const RA: u8 = 1;
     match (h & 3, bits(h, 15, 13)) {
         // Quadrant 0
+        // c.addi4spn
         (0b00, 0b000) => match imm_addi4spn(h) {
             0 => illegal(), // includes the all-zero halfword
             imm => i(Addi, rd_p, SP, imm),
         },
-        (0b00, 0b001) => i(Fld, rd_p, rs1_p, uimm_d(h)),
-        (0b00, 0b010) => i(Lw, rd_p, rs1_p, uimm_w(h)),
-        (0b00, 0b011) => i(Ld, rd_p, rs1_p, uimm_d(h)),
-        (0b00, 0b101) => s(Fsd, rs1_p, rd_p, uimm_d(h)),
-        (0b00, 0b110) => s(Sw, rs1_p, rd_p, uimm_w(h)),
-        (0b00, 0b111) => s(Sd, rs1_p, rd_p, uimm_d(h)),
+        (0b00, 0b001) => i(Fld, rd_p, rs1_p, uimm_d(h)), // c.fld
+        (0b00, 0b010) => i(Lw, rd_p, rs1_p, uimm_w(h)),  // c.lw
+        (0b00, 0b011) => i(Ld, rd_p, rs1_p, uimm_d(h)),  // c.ld
+        (0b00, 0b101) => s(Fsd, rs1_p, rd_p, uimm_d(h)), // c.fsd
+        (0b00, 0b110) => s(Sw, rs1_p, rd_p, uimm_w(h)),  // c.sw
+        (0b00, 0b111) => s(Sd, rs1_p, rd_p, uimm_d(h)),  // c.sd
 
         // Quadrant 1
         (0b01, 0b000) => i(Addi, rd, rd, imm_ci(h)), // c.nop, c.addi
-        (0b01, 0b001) if rd != 0 => i(Addiw, rd, rd, imm_ci(h)),
-        (0b01, 0b010) => i(Addi, rd, 0, imm_ci(h)), // c.li
+        (0b01, 0b001) if rd != 0 => i(Addiw, rd, rd, imm_ci(h)), // c.addiw
+        (0b01, 0b010) => i(Addi, rd, 0, imm_ci(h)),  // c.li
+        // c.addi16sp, c.lui
         (0b01, 0b011) if rd == SP => match imm_addi16sp(h) {
             0 => illegal(),
             imm => i(Addi, SP, SP, imm),
@@ -48,10 +50,10 @@ pub(super) fn decode(h: u16) -> Insn {
             imm => u(Lui, rd, imm),
         },
         (0b01, 0b100) => match (bits(h, 11, 10), bits(h, 12, 12), bits(h, 6, 5)) {
-            (0b00, _, _) => sh(Srli, rs1_p, shamt(h)),
-            (0b01, _, _) => sh(Srai, rs1_p, shamt(h)),
-            (0b10, _, _) => i(Andi, rs1_p, rs1_p, imm_ci(h)),
-            (0b11, 0, 0b00) => r(Sub, rs1_p, rs1_p, rd_p),
+            (0b00, _, _) => sh(Srli, rs1_p, shamt(h)),        // c.srli
+            (0b01, _, _) => sh(Srai, rs1_p, shamt(h)),        // c.srai
+            (0b10, _, _) => i(Andi, rs1_p, rs1_p, imm_ci(h)), // c.andi
+            (0b11, 0, 0b00) => r(Sub, rs1_p, rs1_p, rd_p),    // c.sub, c.xor, …
             (0b11, 0, 0b01) => r(Xor, rs1_p, rs1_p, rd_p),
             (0b11, 0, 0b10) => r(Or, rs1_p, rs1_p, rd_p),
             (0b11, 0, 0b11) => r(And, rs1_p, rs1_p, rd_p),
@@ -59,15 +61,15 @@ pub(super) fn decode(h: u16) -> Insn {
             (0b11, 1, 0b01) => r(Addw, rs1_p, rs1_p, rd_p),
             _ => illegal(),
         },
-        (0b01, 0b101) => j(Jal, 0, imm_cj(h)),
-        (0b01, 0b110) => b(Beq, rs1_p, 0, imm_cb(h)),
-        (0b01, 0b111) => b(Bne, rs1_p, 0, imm_cb(h)),
+        (0b01, 0b101) => j(Jal, 0, imm_cj(h)),        // c.j
+        (0b01, 0b110) => b(Beq, rs1_p, 0, imm_cb(h)), // c.beqz
+        (0b01, 0b111) => b(Bne, rs1_p, 0, imm_cb(h)), // c.bnez
 
         // Quadrant 2
-        (0b10, 0b000) => sh(Slli, rd, shamt(h)),
-        (0b10, 0b001) => i(Fld, rd, SP, uimm_ldsp(h)),
-        (0b10, 0b010) if rd != 0 => i(Lw, rd, SP, uimm_lwsp(h)),
-        (0b10, 0b011) if rd != 0 => i(Ld, rd, SP, uimm_ldsp(h)),
+        (0b10, 0b000) => sh(Slli, rd, shamt(h)), // c.slli
+        (0b10, 0b001) => i(Fld, rd, SP, uimm_ldsp(h)), // c.fldsp
+        (0b10, 0b010) if rd != 0 => i(Lw, rd, SP, uimm_lwsp(h)), // c.lwsp
+        (0b10, 0b011) if rd != 0 => i(Ld, rd, SP, uimm_ldsp(h)), // c.ldsp
         (0b10, 0b100) => match (bits(h, 12, 12), rd, rs2) {
             (0, 0, 0) => illegal(),            // c.jr x0 is reserved
             (0, _, 0) => i(Jalr, 0, rd, 0),    // c.jr
@@ -76,10 +78,11 @@ pub(super) fn decode(h: u16) -> Insn {
             (1, _, 0) => i(Jalr, RA, rd, 0),   // c.jalr
             (_, _, _) => r(Add, rd, rd, rs2),  // c.add
         },
-        (0b10, 0b101) => s(Fsd, SP, rs2, uimm_sdsp(h)),
-        (0b10, 0b110) => s(Sw, SP, rs2, uimm_swsp(h)),
-        (0b10, 0b111) => s(Sd, SP, rs2, uimm_sdsp(h)),
+        (0b10, 0b101) => s(Fsd, SP, rs2, uimm_sdsp(h)), // c.fsdsp
+        (0b10, 0b110) => s(Sw, SP, rs2, uimm_swsp(h)),  // c.swsp
+        (0b10, 0b111) => s(Sd, SP, rs2, uimm_sdsp(h)),  // c.sdsp
 
+        // Quadrant 0 funct3 100 (reserved), and c.addiw/c.lwsp/c.ldsp with rd = x0.
         _ => illegal(),
     }
 }

@@ -277,7 +277,8 @@ fn write_insn(out: &mut impl fmt::Write, i: &Insn, pc: Option<u64>) -> fmt::Resu
         (op, _, _) => template(op),
     };
     out.write_str(name)?;
-    if is_atomic(i.op) {
+    // Atomics carry the aq/rl bits in the mnemonic.
+    if name.starts_with("amo") || name.starts_with("lr.") || name.starts_with("sc.") {
         out.write_str(match i.rm & 3 {
             1 => ".rl",
             2 => ".aq",
@@ -323,35 +324,6 @@ fn write_insn(out: &mut impl fmt::Write, i: &Insn, pc: Option<u64>) -> fmt::Resu
         }
     }
     Ok(())
-}
-
-/// Atomics, whose mnemonic carries the `aq`/`rl` bits.
-fn is_atomic(op: Op) -> bool {
-    use Op::*;
-    matches!(
-        op,
-        LrW | ScW
-            | AmoswapW
-            | AmoaddW
-            | AmoxorW
-            | AmoandW
-            | AmoorW
-            | AmominW
-            | AmomaxW
-            | AmominuW
-            | AmomaxuW
-            | LrD
-            | ScD
-            | AmoswapD
-            | AmoaddD
-            | AmoxorD
-            | AmoandD
-            | AmoorD
-            | AmominD
-            | AmomaxD
-            | AmominuD
-            | AmomaxuD
-    )
 }
 
 /// A fence predecessor/successor set, `iorw` order; objdump prints the empty set as
