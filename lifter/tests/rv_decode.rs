@@ -129,6 +129,19 @@ fn display_is_relative_disasm_is_absolute() {
     assert_eq!(disasm(&ld, 0x1234), ld.to_string());
 }
 
+/// Decoding and printing never panic: every halfword, and many random words.
+#[test]
+fn total_and_panic_free() {
+    let mut rng = Rng(42);
+    let words = (0..=0xffffu32).chain((0..300_000).map(|_| rng.next_u32() | 3));
+    for w in words {
+        let i = decode(w);
+        assert_eq!(i.len, if w & 3 == 3 { 4 } else { 2 });
+        assert!(!i.to_string().is_empty());
+        assert!(!disasm(&i, u64::from(w) << 32).is_empty());
+    }
+}
+
 /// Regenerate the golden files (see the module comment).
 #[test]
 #[ignore = "regenerates golden files; run with VMX_BLESS=1 and the cross tools"]
