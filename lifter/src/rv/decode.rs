@@ -7,7 +7,7 @@
 //!
 //! The 32-bit decoder is written in the style of QEMU's `insn32.decode`: the major
 //! opcode selects a group, and within a group one match arm per encoding maps the
-//! distinguishing fields to an `(Op, Fmt)` pair. [`Fmt`] then says which operand
+//! distinguishing fields to an `(Op, Fmt)` pair. `Fmt` then says which operand
 //! fields to extract (the operand conventions are documented on each variant), so
 //! field extraction is written once per format rather than once per instruction.
 //!
