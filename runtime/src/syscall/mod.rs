@@ -1,0 +1,539 @@
+//! The Linux syscall layer for riscv64 guests (the generic syscall table).
+//!
+//! [`Kernel::handle`] takes the number from `a7` and the arguments from `a0..a5`, runs
+//! the call against the host kernel and writes the result (or `-errno`) to `a0`.
+//! Guest file descriptors are host file descriptors; guest pointers are checked through
+//! [`GuestMemory`] so a bad pointer is `-EFAULT`, never a host crash. Every syscall that
+//! is not implemented returns `-ENOSYS` and is reported once (stderr with `--strace`,
+//! `tracing` otherwise).
+//!
+//! Guest ABI notes (riscv64 vs the x86-64 host), verified against both kernels' headers:
+//! errno values, `open` flags, `mmap`/`mprotect`/`madvise` constants, `ioctl` numbers,
+//! `struct termios` (the kernel's 36-byte one), `timespec`, `iovec`, `utsname`,
+//! `rlimit`, `sysinfo`, `rusage`, `statfs`, `statx`, `flock`, `stack_t`, `siginfo` and
+//! signal numbers are identical. Different: `struct stat` (riscv64 uses the 128-byte
+//! generic layout, converted here) and `struct epoll_event` (packed 12 bytes on x86-64,
+//! 16 bytes on riscv64, converted here). The guest `struct sigaction` has no restorer.
+
+mod fs;
+mod host;
+mod mm;
+mod net;
+pub mod nr;
+mod proc;
+mod signal;
+mod strace;
+mod time;
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use crate::memory::Errno;
+use crate::memory::GuestMemory;
+pub use signal::{AltStack, SigAction};
+use vmx_lifter::state::RvState;
+
+/// Result of one syscall handler: the value for `a0`, or an error (`-errno` in `a0`).
+pub type SysResult = Result<u64, Errno>;
+
+/// What the caller must do after a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SysOutcome {
+    /// Resume the guest (the result is in `a0`).
+    Continue,
+    /// `exit`/`exit_group`: flush and exit the process with this status (0..=255).
+    Exit(i32),
+    /// The guest sent itself a signal whose action is the default "terminate" (e.g.
+    /// `abort()`): die by this host signal the same way.
+    Killed(i32),
+}
+
+/// Internal result of a handler that may end the process.
+enum Flow {
+    Ret(u64),
+    Exit(i32),
+    Killed(i32),
+}
+
+/// How the kernel is set up.
+#[derive(Clone, Debug)]
+pub struct KernelConfig {
+    /// What `/proc/self/exe` means for the guest (the guest executable).
+    pub exe_path: PathBuf,
+    /// Print one line per syscall to stderr (qemu `-strace` style).
+    pub strace: bool,
+    /// Initial program break (page-aligned end of the image).
+    pub brk_start: u64,
+}
+
+/// Linux's `PATH_MAX`.
+const PATH_MAX: usize = 4096;
+/// Linux's `MAX_RW_COUNT`: the most one read/write transfers.
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+
+/// The emulated Linux kernel of one guest process.
+pub struct Kernel {
+    mem: Arc<GuestMemory>,
+    cfg: KernelConfig,
+    /// Host (= guest) process id.
+    pid: i32,
+    /// Current program break (guest-visible value, not page-aligned).
+    brk: Mutex<u64>,
+    signals: Mutex<signal::SignalState>,
+    icache_flush: AtomicBool,
+    /// Syscall numbers already reported as unimplemented.
+    reported: Mutex<HashSet<u64>>,
+    /// Runtime-owned host fds the guest may not close or replace.
+    protected_fds: Mutex<Vec<i32>>,
+    /// Guest-visible resource limits that are emulated rather than passed through.
+    rlimits: Mutex<[Option<(u64, u64)>; 16]>,
+    clear_child_tid: AtomicU64,
+    robust_list: Mutex<(u64, u64)>,
+    /// Number of live guest threads (futex deadlock detection).
+    threads: AtomicUsize,
+    /// `personality` value.
+    persona: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Kernel {
+    /// A kernel for the guest whose memory is `mem`.
+    pub fn new(mem: Arc<GuestMemory>, mut cfg: KernelConfig) -> Kernel {
+        if let Ok(p) = std::fs::canonicalize(&cfg.exe_path) {
+            cfg.exe_path = p;
+        }
+        let brk = cfg.brk_start;
+        Kernel {
+            mem,
+            cfg,
+            pid: host::getpid(),
+            brk: Mutex::new(brk),
+            signals: Mutex::new(signal::SignalState::new()),
+            icache_flush: AtomicBool::new(false),
+            reported: Mutex::new(HashSet::new()),
+            protected_fds: Mutex::new(Vec::new()),
+            rlimits: Mutex::new([None; 16]),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: Mutex::new((0, 0)),
+            threads: AtomicUsize::new(1),
+            persona: AtomicU64::new(0),
+        }
+    }
+
+    /// The guest memory this kernel serves.
+    pub fn mem(&self) -> &Arc<GuestMemory> {
+        &self.mem
+    }
+
+    pub fn config(&self) -> &KernelConfig {
+        &self.cfg
+    }
+
+    /// Runs the syscall in `st` (number in `a7`, arguments in `a0..a5`) and stores the
+    /// result in `a0`.
+    pub fn handle(&self, st: &mut RvState) -> SysOutcome {
+        let nr = st.x[17];
+        let args = [st.x[10], st.x[11], st.x[12], st.x[13], st.x[14], st.x[15]];
+        signal::CURRENT_SP.with(|c| c.set(st.x[2]));
+        let (ret, out) = self.syscall(nr, args);
+        if !matches!(out, SysOutcome::Exit(_)) {
+            st.x[10] = ret;
+        }
+        out
+    }
+
+    /// Runs generic-table syscall `nr` with `args`; returns the `a0` value and what to do.
+    /// (ISA-neutral: an AArch64 front end uses the same table with `x8`/`x0..x5`.)
+    pub fn syscall(&self, nr: u64, args: [u64; 6]) -> (u64, SysOutcome) {
+        let pre = self
+            .cfg
+            .strace
+            .then(|| strace::format_call(self, nr, &args));
+        let res = self.dispatch(nr, &args);
+        let (ret, out) = match res {
+            Ok(Flow::Ret(v)) => (v, SysOutcome::Continue),
+            Ok(Flow::Exit(c)) => (0, SysOutcome::Exit(c)),
+            Ok(Flow::Killed(s)) => (0, SysOutcome::Killed(s)),
+            Err(e) => (e.to_ret(), SysOutcome::Continue),
+        };
+        if let Some(pre) = pre {
+            let line = match out {
+                SysOutcome::Exit(_) => format!("{} {pre}\n", self.pid),
+                SysOutcome::Killed(s) => format!(
+                    "{} {pre} = 0\n--- killed by signal {s} ({}) ---\n",
+                    self.pid,
+                    signal::name(s)
+                ),
+                SysOutcome::Continue => {
+                    format!("{} {pre} = {}\n", self.pid, strace::format_ret(nr, ret))
+                }
+            };
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+        (ret, out)
+    }
+
+    /// Has the guest asked for an instruction-cache flush (`riscv_flush_icache`) since
+    /// the last call? The interpreter / dispatcher then drops stale decoded code.
+    pub fn take_icache_flush(&self) -> bool {
+        self.icache_flush.swap(false, Ordering::AcqRel)
+    }
+
+    /// The current program break.
+    pub fn brk(&self) -> u64 {
+        *lock(&self.brk)
+    }
+
+    /// Marks a runtime-owned host fd the guest must not close or replace.
+    pub fn protect_fd(&self, fd: i32) {
+        let mut p = lock(&self.protected_fds);
+        if !p.contains(&fd) {
+            p.push(fd);
+        }
+    }
+
+    fn is_protected(&self, fd: i32) -> bool {
+        lock(&self.protected_fds).contains(&fd)
+    }
+
+    /// The `clear_child_tid` address from `set_tid_address` (0 if none).
+    pub fn clear_child_tid(&self) -> u64 {
+        self.clear_child_tid.load(Ordering::Relaxed)
+    }
+
+    /// Records the number of live guest threads (for futex deadlock detection).
+    pub fn set_thread_count(&self, n: usize) {
+        self.threads.store(n, Ordering::Relaxed);
+    }
+
+    /// Reports an unimplemented syscall (once per number) and returns `ENOSYS`.
+    fn enosys(&self, nr: u64) -> Result<Flow, Errno> {
+        self.report_once(nr, "unimplemented syscall");
+        Err(Errno::ENOSYS)
+    }
+
+    fn report_once(&self, key: u64, what: &str) {
+        if lock(&self.reported).insert(key) {
+            let name = nr::name(key & 0xffff).unwrap_or("?");
+            tracing::warn!("{what} {name} ({})", key & 0xffff);
+            if self.cfg.strace {
+                eprintln!("vmx: {what} {name} ({}) -> ENOSYS", key & 0xffff);
+            }
+        }
+    }
+
+    /// Reports an unsupported variant (e.g. an ioctl request) once.
+    fn report_variant(&self, nr: u64, variant: u64, what: &str) {
+        if lock(&self.reported).insert((variant << 16) | nr | (1 << 63)) {
+            let name = nr::name(nr).unwrap_or("?");
+            tracing::warn!("unsupported {name} {what} {variant:#x}");
+            if self.cfg.strace {
+                eprintln!("vmx: unsupported {name} {what} {variant:#x}");
+            }
+        }
+    }
+
+    // ---- guest argument helpers ----
+
+    /// A guest path argument (`ENAMETOOLONG` past `PATH_MAX`, `EFAULT` on bad pointers).
+    fn path(&self, addr: u64) -> Result<CString, Errno> {
+        match self.mem.read_cstr_checked(addr, PATH_MAX - 1)? {
+            Some(v) => CString::new(v).map_err(|_| Errno::EINVAL),
+            None => Err(Errno::ENAMETOOLONG),
+        }
+    }
+
+    /// Is `p` one of the names of the guest's own executable in /proc?
+    fn is_proc_self(&self, p: &[u8], leaf: &[u8]) -> bool {
+        let Some(rest) = p.strip_prefix(b"/proc/") else {
+            return false;
+        };
+        let Some(slash) = rest.iter().position(|&c| c == b'/') else {
+            return false;
+        };
+        let (who, tail) = (&rest[..slash], &rest[slash + 1..]);
+        tail == leaf
+            && (who == b"self" || who == b"thread-self" || who == self.pid.to_string().as_bytes())
+    }
+
+    /// The path the host should see for a guest path that only reads (open, stat,
+    /// access): `/proc/self/exe` becomes the guest executable.
+    fn host_path(&self, p: CString) -> CString {
+        if self.is_proc_self(p.as_bytes(), b"exe") {
+            use std::os::unix::ffi::OsStrExt;
+            if let Ok(c) = CString::new(self.cfg.exe_path.as_os_str().as_bytes()) {
+                return c;
+            }
+        }
+        p
+    }
+
+    /// Host pointer to `len` guest bytes the kernel will write (strict check).
+    fn out_ptr(&self, addr: u64, len: u64) -> Result<u64, Errno> {
+        if len == 0 {
+            return Ok(self.mem.base() as u64);
+        }
+        Ok(self.mem.host_ptr(addr, len, true)? as u64)
+    }
+
+    /// Host pointer to `len` guest bytes the kernel will read (strict check).
+    fn in_ptr(&self, addr: u64, len: u64) -> Result<u64, Errno> {
+        if len == 0 {
+            return Ok(self.mem.base() as u64);
+        }
+        Ok(self.mem.host_ptr(addr, len, false)? as u64)
+    }
+
+    /// Like [`out_ptr`](Self::out_ptr) but a NULL guest pointer stays NULL.
+    fn opt_out_ptr(&self, addr: u64, len: u64) -> Result<u64, Errno> {
+        if addr == 0 {
+            Ok(0)
+        } else {
+            self.out_ptr(addr, len)
+        }
+    }
+
+    /// Like [`in_ptr`](Self::in_ptr) but a NULL guest pointer stays NULL.
+    fn opt_in_ptr(&self, addr: u64, len: u64) -> Result<u64, Errno> {
+        if addr == 0 {
+            Ok(0)
+        } else {
+            self.in_ptr(addr, len)
+        }
+    }
+
+    /// A data buffer for read-like calls: the writable prefix of `[addr, addr+len)`
+    /// (Linux transfers up to the first bad byte). `EFAULT` if none of it is writable.
+    fn out_buf(&self, addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+        let len = len.min(MAX_RW_COUNT);
+        if len == 0 {
+            return Ok((self.mem.base() as u64, 0));
+        }
+        let n = self.mem.writable_len(addr, len);
+        if n == 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok((self.mem.host_ptr(addr, n, true)? as u64, n))
+    }
+
+    /// A data buffer for write-like calls: the readable prefix of `[addr, addr+len)`.
+    fn in_buf(&self, addr: u64, len: u64) -> Result<(u64, u64), Errno> {
+        let len = len.min(MAX_RW_COUNT);
+        if len == 0 {
+            return Ok((self.mem.base() as u64, 0));
+        }
+        let n = self.mem.readable_len(addr, len);
+        if n == 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok((self.mem.host_ptr(addr, n, false)? as u64, n))
+    }
+
+    fn dispatch(&self, nr: u64, a: &[u64; 6]) -> Result<Flow, Errno> {
+        use self::nr::*;
+        let r = match nr {
+            // files
+            READ => fs::read(self, a),
+            WRITE => fs::write(self, a),
+            READV => fs::readv(self, a, false),
+            WRITEV => fs::readv(self, a, true),
+            PREAD64 => fs::pread(self, a, false),
+            PWRITE64 => fs::pread(self, a, true),
+            PREADV => fs::preadv(self, a, false, false),
+            PWRITEV => fs::preadv(self, a, true, false),
+            PREADV2 => fs::preadv(self, a, false, true),
+            PWRITEV2 => fs::preadv(self, a, true, true),
+            OPENAT => fs::openat(self, a),
+            CLOSE => fs::close(self, a),
+            CLOSE_RANGE => fs::close_range(self, a),
+            LSEEK => host::int3(libc::SYS_lseek, a[0], a[1], a[2]),
+            FSTAT => fs::fstat(self, a),
+            NEWFSTATAT => fs::newfstatat(self, a),
+            STATX => fs::statx(self, a),
+            STATFS => fs::statfs(self, a),
+            FSTATFS => fs::fstatfs(self, a),
+            FACCESSAT => fs::faccessat(self, a, false),
+            FACCESSAT2 => fs::faccessat(self, a, true),
+            GETDENTS64 => fs::getdents64(self, a),
+            READLINKAT => fs::readlinkat(self, a),
+            GETCWD => fs::getcwd(self, a),
+            CHDIR => fs::path1(self, libc::SYS_chdir, a[0]),
+            FCHDIR => host::int3(libc::SYS_fchdir, a[0], 0, 0),
+            CHROOT => fs::path1(self, libc::SYS_chroot, a[0]),
+            MKDIRAT => fs::dirfd_path(self, libc::SYS_mkdirat, a, 1),
+            MKNODAT => fs::dirfd_path(self, libc::SYS_mknodat, a, 2),
+            UNLINKAT => fs::dirfd_path(self, libc::SYS_unlinkat, a, 1),
+            FCHMODAT => fs::dirfd_path(self, libc::SYS_fchmodat, a, 1),
+            FCHOWNAT => fs::dirfd_path(self, libc::SYS_fchownat, a, 3),
+            SYMLINKAT => fs::symlinkat(self, a),
+            LINKAT => fs::two_paths(self, libc::SYS_linkat, a),
+            RENAMEAT2 => fs::two_paths(self, libc::SYS_renameat2, a),
+            TRUNCATE => fs::path1_int(self, libc::SYS_truncate, a),
+            FTRUNCATE => host::int3(libc::SYS_ftruncate, a[0], a[1], 0),
+            FALLOCATE => host::int(libc::SYS_fallocate, *a),
+            FADVISE64 => host::int(libc::SYS_fadvise64, *a),
+            READAHEAD => host::int3(libc::SYS_readahead, a[0], a[1], a[2]),
+            SYNC_FILE_RANGE => host::int(libc::SYS_sync_file_range, *a),
+            FSYNC => host::int3(libc::SYS_fsync, a[0], 0, 0),
+            FDATASYNC => host::int3(libc::SYS_fdatasync, a[0], 0, 0),
+            SYNC => host::int3(libc::SYS_sync, 0, 0, 0),
+            SYNCFS => host::int3(libc::SYS_syncfs, a[0], 0, 0),
+            FCHMOD => host::int3(libc::SYS_fchmod, a[0], a[1], 0),
+            FCHOWN => host::int3(libc::SYS_fchown, a[0], a[1], a[2]),
+            FLOCK => host::int3(libc::SYS_flock, a[0], a[1], 0),
+            UTIMENSAT => fs::utimensat(self, a),
+            UMASK => host::int3(libc::SYS_umask, a[0], 0, 0),
+            DUP => host::int3(libc::SYS_dup, a[0], 0, 0),
+            DUP3 => fs::dup3(self, a),
+            FCNTL => fs::fcntl(self, a),
+            PIPE2 => fs::pipe2(self, a),
+            IOCTL => fs::ioctl(self, a),
+            SENDFILE => fs::sendfile(self, a),
+            COPY_FILE_RANGE => fs::copy_file_range(self, a),
+            SPLICE => fs::splice(self, a),
+            TEE => host::int(libc::SYS_tee, *a),
+            MEMFD_CREATE => fs::memfd_create(self, a),
+            EVENTFD2 => host::int3(libc::SYS_eventfd2, a[0], a[1], 0),
+            PPOLL => fs::ppoll(self, a),
+            PSELECT6 => fs::pselect6(self, a),
+            EPOLL_CREATE1 => host::int3(libc::SYS_epoll_create1, a[0], 0, 0),
+            EPOLL_CTL => fs::epoll_ctl(self, a),
+            EPOLL_PWAIT => fs::epoll_pwait(self, a, false),
+            EPOLL_PWAIT2 => fs::epoll_pwait(self, a, true),
+            INOTIFY_INIT1 => host::int3(libc::SYS_inotify_init1, a[0], 0, 0),
+            INOTIFY_ADD_WATCH => fs::inotify_add_watch(self, a),
+            INOTIFY_RM_WATCH => host::int3(libc::SYS_inotify_rm_watch, a[0], a[1], 0),
+            TIMERFD_CREATE => host::int3(libc::SYS_timerfd_create, a[0], a[1], 0),
+            TIMERFD_SETTIME => time::timerfd_settime(self, a),
+            TIMERFD_GETTIME => time::timerfd_gettime(self, a),
+            // memory
+            BRK => Ok(mm::brk(self, a[0])),
+            MMAP => mm::mmap(self, a),
+            MUNMAP => mm::munmap(self, a),
+            MPROTECT => mm::mprotect(self, a),
+            MADVISE => mm::madvise(self, a),
+            MREMAP => mm::mremap(self, a),
+            MSYNC => mm::msync(self, a),
+            MINCORE => mm::mincore(self, a),
+            MLOCK | MUNLOCK | MLOCK2 => mm::mlock(self, a),
+            MLOCKALL | MUNLOCKALL => Ok(0),
+            MEMBARRIER => return self.enosys(nr),
+            RISCV_HWPROBE => return self.enosys(nr),
+            RISCV_FLUSH_ICACHE => {
+                if a[2] & !1 != 0 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.icache_flush.store(true, Ordering::Release);
+                    Ok(0)
+                }
+            }
+            // process
+            EXIT | EXIT_GROUP => return Ok(Flow::Exit((a[0] & 0xff) as i32)),
+            GETPID => Ok(self.pid as u64),
+            GETPPID => host::int3(libc::SYS_getppid, 0, 0, 0),
+            GETTID => Ok(host::gettid() as u64),
+            GETUID => host::int3(libc::SYS_getuid, 0, 0, 0),
+            GETEUID => host::int3(libc::SYS_geteuid, 0, 0, 0),
+            GETGID => host::int3(libc::SYS_getgid, 0, 0, 0),
+            GETEGID => host::int3(libc::SYS_getegid, 0, 0, 0),
+            GETRESUID => proc::getres(self, libc::SYS_getresuid, a),
+            GETRESGID => proc::getres(self, libc::SYS_getresgid, a),
+            GETGROUPS => proc::getgroups(self, a),
+            SETUID => host::int3(libc::SYS_setuid, a[0], 0, 0),
+            SETGID => host::int3(libc::SYS_setgid, a[0], 0, 0),
+            SETREUID => host::int3(libc::SYS_setreuid, a[0], a[1], 0),
+            SETREGID => host::int3(libc::SYS_setregid, a[0], a[1], 0),
+            SETRESUID => host::int3(libc::SYS_setresuid, a[0], a[1], a[2]),
+            SETRESGID => host::int3(libc::SYS_setresgid, a[0], a[1], a[2]),
+            SETFSUID => host::int3(libc::SYS_setfsuid, a[0], 0, 0),
+            SETFSGID => host::int3(libc::SYS_setfsgid, a[0], 0, 0),
+            GETPGID => host::int3(libc::SYS_getpgid, a[0], 0, 0),
+            SETPGID => host::int3(libc::SYS_setpgid, a[0], a[1], 0),
+            GETSID => host::int3(libc::SYS_getsid, a[0], 0, 0),
+            SETSID => host::int3(libc::SYS_setsid, 0, 0, 0),
+            GETPRIORITY => host::int3(libc::SYS_getpriority, a[0], a[1], 0),
+            SETPRIORITY => host::int3(libc::SYS_setpriority, a[0], a[1], a[2]),
+            SET_TID_ADDRESS => {
+                self.clear_child_tid.store(a[0], Ordering::Relaxed);
+                Ok(host::gettid() as u64)
+            }
+            SET_ROBUST_LIST => proc::set_robust_list(self, a),
+            GET_ROBUST_LIST => proc::get_robust_list(self, a),
+            RSEQ => return self.enosys(nr),
+            UNAME => proc::uname(self, a),
+            SYSINFO => proc::sysinfo(self, a),
+            GETRUSAGE => proc::getrusage(self, a),
+            TIMES => proc::times(self, a),
+            PRLIMIT64 => proc::prlimit64(self, a[0], a[1], a[2], a[3]),
+            GETRLIMIT => proc::prlimit64(self, 0, a[0], 0, a[1]),
+            SETRLIMIT => proc::prlimit64(self, 0, a[0], a[1], 0),
+            SCHED_GETAFFINITY => proc::sched_getaffinity(self, a),
+            SCHED_SETAFFINITY => proc::sched_setaffinity(self, a),
+            SCHED_YIELD => host::int3(libc::SYS_sched_yield, 0, 0, 0),
+            SCHED_GETSCHEDULER => host::int3(libc::SYS_sched_getscheduler, a[0], 0, 0),
+            SCHED_GETPARAM => proc::sched_getparam(self, a),
+            SCHED_GET_PRIORITY_MAX => host::int3(libc::SYS_sched_get_priority_max, a[0], 0, 0),
+            SCHED_GET_PRIORITY_MIN => host::int3(libc::SYS_sched_get_priority_min, a[0], 0, 0),
+            GETCPU => proc::getcpu(self, a),
+            PRCTL => proc::prctl(self, a),
+            PERSONALITY => proc::personality(self, a[0]),
+            GETRANDOM => proc::getrandom(self, a),
+            FUTEX => proc::futex(self, a),
+            WAIT4 => proc::wait4(self, a),
+            WAITID => proc::waitid(self, a),
+            // signals
+            RT_SIGACTION => signal::rt_sigaction(self, a),
+            RT_SIGPROCMASK => return signal::rt_sigprocmask(self, a),
+            RT_SIGPENDING => signal::rt_sigpending(self, a),
+            SIGALTSTACK => signal::sigaltstack(self, a),
+            KILL => return signal::kill(self, a),
+            TKILL => return signal::tkill(self, a[0], a[1]),
+            TGKILL => return signal::tgkill(self, a),
+            // time
+            CLOCK_GETTIME => time::clock_gettime(self, a),
+            CLOCK_GETRES => time::clock_getres(self, a),
+            CLOCK_SETTIME => time::clock_settime(self, a),
+            GETTIMEOFDAY => time::gettimeofday(self, a),
+            NANOSLEEP => time::nanosleep(self, a),
+            CLOCK_NANOSLEEP => time::clock_nanosleep(self, a),
+            GETITIMER => time::getitimer(self, a),
+            SETITIMER => time::setitimer(self, a),
+            // sockets
+            SOCKET => host::int3(libc::SYS_socket, a[0], a[1], a[2]),
+            SOCKETPAIR => net::socketpair(self, a),
+            BIND => net::sockaddr_in(self, libc::SYS_bind, a),
+            CONNECT => net::sockaddr_in(self, libc::SYS_connect, a),
+            LISTEN => host::int3(libc::SYS_listen, a[0], a[1], 0),
+            ACCEPT => net::accept(self, a, false),
+            ACCEPT4 => net::accept(self, a, true),
+            GETSOCKNAME => net::sockaddr_out(self, libc::SYS_getsockname, a),
+            GETPEERNAME => net::sockaddr_out(self, libc::SYS_getpeername, a),
+            SENDTO => net::sendto(self, a),
+            RECVFROM => net::recvfrom(self, a),
+            SETSOCKOPT => net::setsockopt(self, a),
+            GETSOCKOPT => net::getsockopt(self, a),
+            SHUTDOWN => host::int3(libc::SYS_shutdown, a[0], a[1], 0),
+            SENDMSG => net::msg(self, a, true),
+            RECVMSG => net::msg(self, a, false),
+            _ => return self.enosys(nr),
+        };
+        r.map(Flow::Ret)
+    }
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("pid", &self.pid)
+            .field("brk", &self.brk())
+            .field("cfg", &self.cfg)
+            .finish()
+    }
+}

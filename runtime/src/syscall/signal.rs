@@ -1,0 +1,430 @@
+//! Guest signal bookkeeping: actions, mask, pending set, alternate stack, and the
+//! syscalls that manage them. Delivery (building frames, `rt_sigreturn`) belongs to the
+//! runtime's signal module, which reads this state through the `Kernel` accessors.
+
+use super::{host, lock, Flow, Kernel, SysOutcome, SysResult};
+use crate::memory::Errno;
+use std::cell::Cell;
+
+pub const SIGKILL: i32 = 9;
+pub const SIGSTOP: i32 = 19;
+/// `SIG_DFL` handler value.
+pub const SIG_DFL: u64 = 0;
+/// `SIG_IGN` handler value.
+pub const SIG_IGN: u64 = 1;
+const SS_ONSTACK: i32 = 1;
+const SS_DISABLE: i32 = 2;
+const SS_AUTODISARM: i32 = 1 << 31;
+const MINSIGSTKSZ: u64 = 2048;
+
+/// A guest `struct sigaction` (riscv64: handler, flags, mask — no restorer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub mask: u64,
+}
+
+/// A guest `stack_t` (from `sigaltstack`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AltStack {
+    pub sp: u64,
+    pub flags: i32,
+    pub size: u64,
+}
+
+pub(super) struct SignalState {
+    actions: [SigAction; 65],
+    mask: u64,
+    pending: u64,
+    altstack: AltStack,
+}
+
+impl SignalState {
+    pub(super) fn new() -> SignalState {
+        SignalState {
+            actions: [SigAction::default(); 65],
+            mask: 0,
+            pending: 0,
+            altstack: AltStack {
+                sp: 0,
+                flags: SS_DISABLE,
+                size: 0,
+            },
+        }
+    }
+}
+
+thread_local! {
+    /// The guest `sp` of the syscall being handled on this thread (for `sigaltstack`).
+    pub(super) static CURRENT_SP: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+
+/// What the default action of `sig` is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Default {
+    Terminate,
+    Ignore,
+    Stop,
+}
+
+fn default_action(sig: i32) -> Default {
+    match sig {
+        17 | 18 | 23 | 28 => Default::Ignore, // SIGCHLD SIGCONT SIGURG SIGWINCH
+        19..=22 => Default::Stop,             // SIGSTOP SIGTSTP SIGTTIN SIGTTOU
+        _ => Default::Terminate,
+    }
+}
+
+/// The conventional name of a signal number.
+pub fn name(sig: i32) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "0",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    match sig {
+        0..=31 => NAMES[sig as usize],
+        32..=64 => "SIGRT",
+        _ => "?",
+    }
+}
+
+fn stop_self(k: &Kernel) {
+    let _ = host::int3(libc::SYS_kill, k.pid as u64, SIGSTOP as u64, 0);
+}
+
+impl Kernel {
+    /// The guest's action for `sig` (1..=64).
+    pub fn sigaction(&self, sig: i32) -> Option<SigAction> {
+        (1..=64)
+            .contains(&sig)
+            .then(|| lock(&self.signals).actions[sig as usize])
+    }
+
+    /// Replaces the guest's action for `sig` (e.g. `SA_RESETHAND` on delivery).
+    pub fn set_sigaction(&self, sig: i32, act: SigAction) {
+        if (1..=64).contains(&sig) {
+            lock(&self.signals).actions[sig as usize] = act;
+        }
+    }
+
+    /// The guest's blocked-signal mask (bit `n-1` = signal `n`).
+    pub fn signal_mask(&self) -> u64 {
+        lock(&self.signals).mask
+    }
+
+    /// Sets the blocked-signal mask (SIGKILL and SIGSTOP cannot be blocked).
+    pub fn set_signal_mask(&self, mask: u64) {
+        lock(&self.signals).mask = mask & !UNBLOCKABLE;
+    }
+
+    /// The guest's alternate signal stack.
+    pub fn altstack(&self) -> AltStack {
+        lock(&self.signals).altstack
+    }
+
+    /// Are there pending signals that are not blocked?
+    pub fn has_deliverable_signal(&self) -> bool {
+        let s = lock(&self.signals);
+        s.pending & !s.mask != 0
+    }
+
+    /// Takes the lowest pending, unblocked signal that has a guest handler, for the
+    /// signal module to deliver.
+    pub fn take_pending_signal(&self) -> Option<i32> {
+        let mut s = lock(&self.signals);
+        let ready = s.pending & !s.mask;
+        if ready == 0 {
+            return None;
+        }
+        let sig = ready.trailing_zeros() as i32 + 1;
+        s.pending &= !bit(sig);
+        Some(sig)
+    }
+
+    /// A signal arrived for the guest process (from itself or from outside): applies
+    /// the guest's disposition. Returns `Killed` when the default action terminates the
+    /// process; otherwise the signal is ignored, stops the process, or is left pending
+    /// for [`take_pending_signal`](Self::take_pending_signal).
+    pub fn post_signal(&self, sig: i32) -> SysOutcome {
+        match self.post(sig) {
+            Flow::Killed(s) => SysOutcome::Killed(s),
+            _ => SysOutcome::Continue,
+        }
+    }
+
+    fn post(&self, sig: i32) -> Flow {
+        if sig == SIGKILL {
+            return Flow::Killed(SIGKILL);
+        }
+        if sig == SIGSTOP {
+            stop_self(self);
+            return Flow::Ret(0);
+        }
+        let mut s = lock(&self.signals);
+        let act = s.actions[sig as usize];
+        if act.handler == SIG_IGN
+            || (act.handler == SIG_DFL && default_action(sig) == Default::Ignore)
+        {
+            return Flow::Ret(0);
+        }
+        s.pending |= bit(sig);
+        if s.mask & bit(sig) != 0 || act.handler != SIG_DFL {
+            return Flow::Ret(0);
+        }
+        s.pending &= !bit(sig);
+        drop(s);
+        match default_action(sig) {
+            Default::Stop => {
+                stop_self(self);
+                Flow::Ret(0)
+            }
+            _ => Flow::Killed(sig),
+        }
+    }
+
+    /// After the mask changed: acts on pending signals that just became unblocked and
+    /// have a default or ignore disposition.
+    fn recheck_pending(&self) -> Flow {
+        let mut s = lock(&self.signals);
+        let mut ready = s.pending & !s.mask;
+        while ready != 0 {
+            let sig = ready.trailing_zeros() as i32 + 1;
+            ready &= !bit(sig);
+            let act = s.actions[sig as usize];
+            if act.handler == SIG_IGN {
+                s.pending &= !bit(sig);
+            } else if act.handler == SIG_DFL {
+                s.pending &= !bit(sig);
+                match default_action(sig) {
+                    Default::Ignore => {}
+                    Default::Stop => stop_self(self),
+                    Default::Terminate => return Flow::Killed(sig),
+                }
+            }
+        }
+        Flow::Ret(0)
+    }
+}
+
+fn read_sigset(k: &Kernel, addr: u64) -> Result<u64, Errno> {
+    Ok(k.mem.read_u64(addr)?)
+}
+
+pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    let (sig, act, oact, size) = (a[0] as i32, a[1], a[2], a[3]);
+    if size != 8 || !(1..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    if act != 0 && (sig == SIGKILL || sig == SIGSTOP) {
+        return Err(Errno::EINVAL);
+    }
+    let new = if act != 0 {
+        let mut b = [0u8; 24];
+        k.mem.read(act, &mut b)?;
+        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        Some(SigAction {
+            handler: w(0),
+            flags: w(1),
+            mask: w(2) & !UNBLOCKABLE,
+        })
+    } else {
+        None
+    };
+    let old = {
+        let mut s = lock(&k.signals);
+        let old = s.actions[sig as usize];
+        if let Some(n) = new {
+            s.actions[sig as usize] = n;
+            // POSIX: setting a pending signal to be ignored discards it.
+            if n.handler == SIG_IGN
+                || (n.handler == SIG_DFL && default_action(sig) == Default::Ignore)
+            {
+                s.pending &= !bit(sig);
+            }
+        }
+        old
+    };
+    if oact != 0 {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&old.handler.to_le_bytes());
+        b[8..16].copy_from_slice(&old.flags.to_le_bytes());
+        b[16..].copy_from_slice(&old.mask.to_le_bytes());
+        k.mem.write(oact, &b)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn rt_sigprocmask(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
+    let (how, set, oset, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let new = if set != 0 {
+        Some(read_sigset(k, set)?)
+    } else {
+        None
+    };
+    let old = {
+        let mut s = lock(&k.signals);
+        let old = s.mask;
+        if let Some(n) = new {
+            s.mask = match how {
+                0 => old | n,  // SIG_BLOCK
+                1 => old & !n, // SIG_UNBLOCK
+                2 => n,        // SIG_SETMASK
+                _ => return Err(Errno::EINVAL),
+            } & !UNBLOCKABLE;
+        }
+        old
+    };
+    if oset != 0 {
+        k.mem.write_u64(oset, old)?;
+    }
+    Ok(k.recheck_pending())
+}
+
+pub(super) fn rt_sigpending(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    if a[1] > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let p = {
+        let s = lock(&k.signals);
+        s.pending & s.mask
+    };
+    k.mem.write(a[0], &p.to_le_bytes()[..a[1] as usize])?;
+    Ok(0)
+}
+
+pub(super) fn sigaltstack(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    let (ss, old_ss) = (a[0], a[1]);
+    let sp = CURRENT_SP.with(|c| c.get());
+    let new = if ss != 0 {
+        let mut b = [0u8; 24];
+        k.mem.read(ss, &mut b)?;
+        let sp = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let flags = i32::from_le_bytes(b[8..12].try_into().unwrap_or_default());
+        let size = u64::from_le_bytes(b[16..].try_into().unwrap_or_default());
+        Some((sp, flags, size))
+    } else {
+        None
+    };
+    let mut s = lock(&k.signals);
+    let cur = s.altstack;
+    let on_stack = cur.flags & SS_DISABLE == 0 && sp > cur.sp && sp - cur.sp <= cur.size;
+    if let Some((nsp, nflags, nsize)) = new {
+        if on_stack {
+            return Err(Errno::EPERM);
+        }
+        let mode = nflags & !SS_AUTODISARM;
+        s.altstack = match mode {
+            SS_DISABLE => AltStack {
+                sp: 0,
+                flags: SS_DISABLE,
+                size: 0,
+            },
+            0 | SS_ONSTACK => {
+                if nsize < MINSIGSTKSZ {
+                    return Err(Errno::ENOMEM);
+                }
+                AltStack {
+                    sp: nsp,
+                    flags: nflags & SS_AUTODISARM,
+                    size: nsize,
+                }
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+    }
+    drop(s);
+    if old_ss != 0 {
+        let flags = if on_stack { SS_ONSTACK } else { cur.flags };
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&cur.sp.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..].copy_from_slice(&cur.size.to_le_bytes());
+        k.mem.write(old_ss, &b)?;
+    }
+    Ok(0)
+}
+
+fn check_sig(sig: u64) -> Result<i32, Errno> {
+    let sig = sig as i32;
+    if !(0..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(sig)
+}
+
+fn to_self(k: &Kernel, sig: i32) -> Result<Flow, Errno> {
+    if sig == 0 {
+        return Ok(Flow::Ret(0));
+    }
+    Ok(k.post(sig))
+}
+
+pub(super) fn kill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
+    let (pid, sig) = (a[0] as i32, check_sig(a[1])?);
+    if pid == k.pid {
+        return to_self(k, sig);
+    }
+    host::int3(libc::SYS_kill, pid as u64, sig as u64, 0).map(Flow::Ret)
+}
+
+pub(super) fn tkill(k: &Kernel, tid: u64, sig: u64) -> Result<Flow, Errno> {
+    let (tid, sig) = (tid as i32, check_sig(sig)?);
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tid == host::gettid() {
+        return to_self(k, sig);
+    }
+    host::int3(libc::SYS_tkill, tid as u64, sig as u64, 0).map(Flow::Ret)
+}
+
+pub(super) fn tgkill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
+    let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, check_sig(a[2])?);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tgid == k.pid && tid == host::gettid() {
+        return to_self(k, sig);
+    }
+    host::int3(libc::SYS_tgkill, tgid as u64, tid as u64, sig as u64).map(Flow::Ret)
+}
