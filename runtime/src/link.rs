@@ -285,6 +285,8 @@ enum Loc {
     Common(usize),
     /// An absolute address outside the mapping (runtime-supplied or `SHN_ABS`).
     Abs(u64),
+    /// The start of the GOT (`_GLOBAL_OFFSET_TABLE_`, used by the large code model).
+    Got,
 }
 
 impl Loc {
@@ -516,6 +518,8 @@ struct Linker<'a, 'r> {
     external: HashMap<String, Option<usize>>,
     /// Bss offset of each common global (by index into `globals`).
     common_offset: HashMap<usize, u64>,
+    /// Offset of the GOT in the mapping, once laid out.
+    got_offset: u64,
 }
 
 impl<'a> Linker<'a, '_> {
@@ -676,6 +680,9 @@ impl<'a> Linker<'a, '_> {
             .map_err(|err| bad(obj, err.to_string()))?;
         let name =
             std::str::from_utf8(name_bytes).map_err(|_| bad(obj, "symbol name is not UTF-8"))?;
+        if name == "_GLOBAL_OFFSET_TABLE_" && !self.global_index.contains_key(name) {
+            return Ok((Loc::Got, 0));
+        }
         if let Some(&g) = self.global_index.get(name) {
             let global = &self.globals[g];
             return Ok(match global.def {
@@ -743,6 +750,7 @@ impl<'a> Linker<'a, '_> {
             }
             Loc::Common(g) => base.wrapping_add(self.common_offset.get(&g).copied().unwrap_or(0)),
             Loc::Abs(a) => a,
+            Loc::Got => base.wrapping_add(self.got_offset),
         }
     }
 }
@@ -869,6 +877,7 @@ pub fn link(
         resolve,
         external: HashMap::new(),
         common_offset: HashMap::new(),
+        got_offset: 0,
     };
 
     // 1. Which sections are loaded.
@@ -1022,6 +1031,7 @@ pub fn link(
     let text_end = cur.0;
     let ro_start = cur.align(PAGE)?;
     let got_off = cur.place(got_order.len() as u64 * GOT_ENTRY, GOT_ENTRY)?;
+    linker.got_offset = got_off;
     layout_class(&mut linker, &mut cur, Class::RoData)?;
     layout_class(&mut linker, &mut cur, Class::Relro)?;
     let rw_start = cur.align(PAGE)?;
@@ -1335,6 +1345,15 @@ mod tests {
 
     const PIC: &[&str] = &["-fPIC"];
     const STATIC: &[&str] = &["-fno-pic", "-mcmodel=small"];
+    /// Other code models and options: medium/large models use GOTOFF64, GOTPC64, GOT64,
+    /// PC64 and `_GLOBAL_OFFSET_TABLE_`; -fno-plt calls through GOTPCRELX.
+    const OTHER_MODELS: &[&[&str]] = &[
+        &["-fPIC", "-mcmodel=medium"],
+        &["-fPIC", "-mcmodel=large"],
+        &["-fno-pic", "-mcmodel=medium"],
+        &["-fno-pic", "-mcmodel=large"],
+        &["-fPIC", "-fno-plt"],
+    ];
 
     fn no_externals(_: &str) -> Option<usize> {
         None
@@ -1480,9 +1499,11 @@ mod tests {
         };
         // The host function lives in the test executable, far from an mmap'ed region
         // (or, in the static model, the low 2 GiB), so calls go through stubs.
-        let stats = code.stats();
-        assert_eq!(stats.stubs, 2, "{stats:?}");
-        assert!(stats.stub_calls >= 2, "{stats:?}");
+        if flags == PIC || flags == STATIC {
+            let stats = code.stats();
+            assert_eq!(stats.stubs, 2, "{stats:?}");
+            assert!(stats.stub_calls >= 2, "{stats:?}");
+        }
         assert_eq!(call_host(5), (5 * 1000 + 7) * 2);
         assert_eq!(tail_host(3), 3003);
         let text = b"hello, linker";
@@ -1559,8 +1580,10 @@ mod tests {
         let code = link(&[&obj], &no_externals).unwrap();
         // The static model's jump table is indexed with an absolute 32-bit address
         // (R_X86_64_32S), so the mapping must sit in the low 2 GiB.
-        let low = flags == STATIC;
-        assert_eq!(code.stats().low, low);
+        let low = code.stats().low;
+        if flags == PIC || flags == STATIC {
+            assert_eq!(low, flags == STATIC);
+        }
         if low {
             assert!(code.mapping_range().end <= 1 << 31, "{code:?}");
         }
@@ -1693,6 +1716,18 @@ mod tests {
     #[test]
     fn link_float_constant_pool_static() {
         floats(STATIC);
+    }
+
+    #[test]
+    fn link_other_code_models() {
+        for &flags in OTHER_MODELS {
+            eprintln!("code model {flags:?}");
+            mutual_calls(flags);
+            external_calls(flags);
+            switch_table(flags);
+            globals(flags);
+            floats(flags);
+        }
     }
 
     #[test]
