@@ -66,11 +66,14 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
     }
 }
 
-/// Computes the cache key of a translation: lowercase BLAKE3 hex over all inputs, each
-/// length-prefixed so that no two different input tuples hash the same bytes.
+/// Computes the cache key of a translation: lowercase BLAKE3 hex (64 characters) over the
+/// `.aot` format version and all inputs, each length-prefixed so that no two different
+/// input tuples hash the same bytes.
 pub fn key(guest_bytes: &[u8], translator_version: &str, options: &str, host_cpu: &str) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"vmx-aot-cache-key-v1");
+    // Builds that write different container formats never share entries.
+    hasher.update(&crate::format::FORMAT_VERSION.to_le_bytes());
     for part in [
         guest_bytes,
         translator_version.as_bytes(),

@@ -19,8 +19,9 @@
 //! Encoding is deterministic: the same [`AotFile`] value always produces the same bytes
 //! (no maps, no timestamps, no padding with uninitialised memory).
 //!
-//! Decoding never panics and never allocates more than a bounded multiple of its input,
-//! whatever the input: every length is checked against the bytes that are actually there.
+//! Decoding never panics, whatever the input: the prefix and header lengths are checked
+//! against the bytes that are there, and bincode's allocation limit bounds what a bogus
+//! length inside the header or payload can make us allocate.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
