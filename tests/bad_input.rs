@@ -6,6 +6,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use common::{vmx_cmd, TempDir};
 
@@ -127,22 +128,27 @@ fn hello_bytes(test: &str) -> Option<Vec<u8>> {
     common::riscv_sample(test, "hello").map(|p| fs::read(p).unwrap())
 }
 
-/// A real `.aot` of the hello sample, made by `vmx translate`.
+/// A real `.aot` of the hello sample, made by `vmx translate` (once per test process: the
+/// tests that damage it share it).
 fn real_aot(test: &str, dir: &TempDir) -> Option<Vec<u8>> {
+    static AOT: OnceLock<Vec<u8>> = OnceLock::new();
     let elf = common::riscv_sample(test, "hello")?;
-    let out = dir.join("good.aot");
-    let mut cmd = translate(&elf, &out);
-    let res = common::run(&mut cmd, None).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        res.status == 0 && out.is_file(),
-        "could not make a valid .aot to damage: `{}` failed with status {}:\n{}",
-        common::show(&cmd),
-        res.status,
-        res.stderr_text()
-    );
-    let bytes = fs::read(&out).unwrap();
-    fs::remove_file(&out).unwrap();
-    Some(bytes)
+    let bytes = AOT.get_or_init(|| {
+        let out = dir.join("good.aot");
+        let mut cmd = translate(&elf, &out);
+        let res = common::run(&mut cmd, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            res.status == 0 && out.is_file(),
+            "could not make a valid .aot to damage: `{}` failed with status {}:\n{}",
+            common::show(&cmd),
+            res.status,
+            res.stderr_text()
+        );
+        let bytes = fs::read(&out).unwrap();
+        fs::remove_file(&out).unwrap();
+        bytes
+    });
+    Some(bytes.clone())
 }
 
 #[test]

@@ -161,7 +161,8 @@ fn every_sample_has_a_test() {
 /// Translating the same ELF twice (to different output paths) gives identical bytes.
 #[test]
 fn translation_is_deterministic() {
-    for name in ["hello", "computed_jumps"] {
+    // Translation is dominated by the statically linked libc, so one program covers a lot.
+    for name in ["computed_jumps"] {
         let test = format!("translation_is_deterministic({name})");
         let Some(elf) = common::riscv_sample(&test, name) else {
             return;

@@ -17,7 +17,12 @@ use clap::{Parser, Subcommand};
 use crate::util::{cargo, fmt_duration, rel, run, run_shown, show};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "vmx development tasks", version)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "vmx development tasks",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     task: Task,
