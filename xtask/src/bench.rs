@@ -2,6 +2,7 @@
 //! qemu-riscv64, interleaved in one run; medians and the ratios vmx/native and vmx/qemu,
 //! plus the interpreter's speed. Results also go to `<target>/bench/latest.json`.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -163,9 +164,13 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             }
             rows[i].times.push(out.elapsed);
         }
-        eprint!("\r  run {}/{} done", run + 1, args.runs);
+        if std::io::stderr().is_terminal() {
+            eprint!("\r  run {}/{} done", run + 1, args.runs);
+        }
     }
-    eprintln!();
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
 
     let med: Vec<f64> = rows.iter().map(|r| median(&r.times)).collect();
     let (native_s, vmx_s, qemu_s) = (med[0], med[1], med[2]);
@@ -315,4 +320,31 @@ fn git_commit() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        let d = |ms| Duration::from_millis(ms);
+        assert_eq!(median(&[d(300), d(100), d(200)]), 0.2);
+        assert_eq!(median(&[d(400), d(100), d(200), d(300)]), 0.25);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn interp_insns_found_in_json_lines_or_whole_text() {
+        assert_eq!(
+            find_interp_insns("guest output\n{\"interp_insns\": 1234, \"x\": 1}\n"),
+            Some(1234)
+        );
+        assert_eq!(
+            find_interp_insns("{\n  \"interp_insns\": 77\n}\n"),
+            Some(77)
+        );
+        assert_eq!(find_interp_insns("{\"translated_calls\": 5}"), None);
+        assert_eq!(find_interp_insns("no json here"), None);
+    }
 }

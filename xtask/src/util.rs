@@ -341,3 +341,24 @@ pub fn remove_if_exists(path: &Path) -> Result<bool> {
         Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_changed_lines_with_context() {
+        let d = diff("a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n");
+        assert_eq!(d, "  ...\n b\n c\n-d\n+D\n e\n f\n");
+        assert_eq!(diff("same\n", "same\n"), "");
+        assert!(diff("x\n", "x").contains("trailing newline"));
+        assert_eq!(diff("", "new\n"), "+new\n");
+    }
+
+    #[test]
+    fn shell_style_display() {
+        let mut cmd = Command::new("echo");
+        cmd.arg("two words").arg("plain").arg("");
+        assert_eq!(show(&cmd), "echo 'two words' plain ''");
+    }
+}
