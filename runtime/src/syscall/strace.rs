@@ -222,7 +222,11 @@ fn arg(out: &mut String, k: &Kernel, kind: A, v: u64, args: &[u64; 6]) {
         }
         A::OFlags => oflags(out, v),
         A::Mode => {
-            let _ = write!(out, "0{:o}", v as u32);
+            if v as u32 == 0 {
+                out.push('0');
+            } else {
+                let _ = write!(out, "0{:o}", v as u32);
+            }
         }
         A::Prot => {
             if v == 0 {
