@@ -136,7 +136,7 @@ fn real_aot(test: &str, dir: &TempDir) -> Option<Vec<u8>> {
     let bytes = AOT.get_or_init(|| {
         let out = dir.join("good.aot");
         let mut cmd = translate(&elf, &out);
-        let res = common::run(&mut cmd, None).unwrap_or_else(|e| panic!("{e}"));
+        let res = common::run_translate(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             res.status == 0 && out.is_file(),
             "could not make a valid .aot to damage: `{}` failed with status {}:\n{}",
@@ -287,7 +287,7 @@ fn elf_given_to_exec_without_interp_is_not_an_aot() {
         return;
     };
     let mut cmd = exec(&elf);
-    let out = common::run(&mut cmd, None).unwrap_or_else(|e| panic!("{e}"));
+    let out = common::run_translate(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         !out.stderr_text().contains("panicked") && out.status < 128,
         "`{}` crashed: status {}, stderr {:?}",

@@ -74,7 +74,7 @@ fn check_sample(name: &str) {
     let aot = tmp.join(format!("{name}.aot"));
     let mut translate = vmx_cmd();
     translate.arg("translate").arg(&elf).arg("-o").arg(&aot);
-    match common::run(&mut translate, None) {
+    match common::run_translate(&mut translate) {
         Err(e) => check("vmx translate", Err(e)),
         Ok(out) if out.status != 0 || !aot.is_file() => check(
             "vmx translate",
@@ -174,7 +174,7 @@ fn translation_is_deterministic() {
         for out in [&out_a, &out_b] {
             let mut cmd = vmx_cmd();
             cmd.arg("translate").arg(&elf).arg("-o").arg(out);
-            let res = common::run(&mut cmd, None).unwrap_or_else(|e| panic!("{e}"));
+            let res = common::run_translate(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
             assert!(
                 res.status == 0 && out.is_file(),
                 "`{}` failed with status {}:\n{}",

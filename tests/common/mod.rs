@@ -5,6 +5,8 @@
 //! - `VMX_TEST_BIN`: run this binary instead of the `vmx` cargo just built (e.g. an installed
 //!   vmx, or a stand-in used to check the harness itself).
 //! - `VMX_TEST_TIMEOUT`: seconds one guest run may take (default 120).
+//! - `VMX_TEST_TRANSLATE_TIMEOUT`: seconds one `vmx translate` may take (default 600: a
+//!   statically linked glibc program is a lot of code).
 //!
 //! Guest binaries come from `samples/build/`, made by `cargo xtask build-samples` (and
 //! `cargo xtask build-bzip2`). When they are missing the tests fail and say so, unless the
@@ -69,6 +71,19 @@ pub fn timeout() -> Duration {
         .and_then(|s| s.parse().ok())
         .unwrap_or(120);
     Duration::from_secs(secs)
+}
+
+pub fn translate_timeout() -> Duration {
+    let secs = std::env::var("VMX_TEST_TRANSLATE_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    Duration::from_secs(secs)
+}
+
+/// Runs a `vmx translate …` command with [`translate_timeout`].
+pub fn run_translate(cmd: &mut Command) -> Result<Outcome, String> {
+    run_with_timeout(cmd, None, translate_timeout())
 }
 
 fn mtime(path: &Path) -> Option<std::time::SystemTime> {
