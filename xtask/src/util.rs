@@ -67,7 +67,13 @@ pub fn vmx_bin() -> Result<PathBuf> {
 
 /// A command line as a user would type it (paths inside the repo shown relative to it).
 pub fn show(cmd: &Command) -> String {
-    let mut parts = vec![display_arg(cmd.get_program())];
+    let program = cmd.get_program();
+    let is_cargo = Path::new(program).file_name() == Some(OsStr::new("cargo"));
+    let mut parts = vec![if is_cargo {
+        "cargo".to_string()
+    } else {
+        display_arg(program)
+    }];
     parts.extend(cmd.get_args().map(display_arg));
     parts.join(" ")
 }
