@@ -280,7 +280,7 @@ fn page_down(x: u64) -> u64 {
 
 /// Checks a page-aligned, non-empty `[addr, addr+len)` inside the guest space.
 fn check_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
-    if addr % PAGE_SIZE != 0 || len == 0 {
+    if addr & (PAGE_SIZE - 1) != 0 || len == 0 {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;
@@ -650,7 +650,7 @@ impl GuestMemory {
 
     /// Host `msync` over a fully mapped range (`ENOMEM` if part is unmapped).
     pub fn sync(&self, addr: u64, len: u64, flags: i32) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if addr & (PAGE_SIZE - 1) != 0 {
             return Err(Errno::EINVAL);
         }
         if len == 0 {
@@ -677,7 +677,7 @@ impl GuestMemory {
         may_move: bool,
         fixed: Option<u64>,
     ) -> Result<u64, Errno> {
-        if old % PAGE_SIZE != 0 || new_len == 0 || old_len == 0 {
+        if old & (PAGE_SIZE - 1) != 0 || new_len == 0 || old_len == 0 {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -699,7 +699,7 @@ impl GuestMemory {
             }
         }
         if let Some(dst) = fixed {
-            if dst % PAGE_SIZE != 0 {
+            if dst & (PAGE_SIZE - 1) != 0 {
                 return Err(Errno::EINVAL);
             }
             let dst_end = dst

@@ -162,10 +162,7 @@ fn out_of_range_requests() {
     assert_eq!(m.map_fixed(GUEST_SPACE, P, Prot::RW), Err(Errno::ENOMEM));
     assert_eq!(m.map_fixed(A + 5, P, Prot::RW), Err(Errno::EINVAL));
     assert_eq!(m.map_fixed(A, 0, Prot::RW), Err(Errno::EINVAL));
-    assert_eq!(
-        m.map_fixed(u64::MAX & !(P - 1), P, Prot::RW),
-        Err(Errno::ENOMEM)
-    );
+    assert_eq!(m.map_fixed(!(P - 1), P, Prot::RW), Err(Errno::ENOMEM));
     // The last page of the guest space is usable; an access straddling the end is not.
     m.map_fixed(GUEST_SPACE - P, P, Prot::RW).unwrap();
     m.write_u32(GUEST_SPACE - 4, 7).unwrap();

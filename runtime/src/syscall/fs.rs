@@ -378,7 +378,7 @@ pub(super) fn path1_int(k: &Kernel, nr: libc::c_long, a: &[u64; 6]) -> SysResult
 }
 
 /// A syscall `(dirfd, path, integers...)` such as `mkdirat`, `unlinkat`, `fchownat`.
-pub(super) fn dirfd_path(k: &Kernel, nr: libc::c_long, a: &[u64; 6], _nints: usize) -> SysResult {
+pub(super) fn dirfd_path(k: &Kernel, nr: libc::c_long, a: &[u64; 6]) -> SysResult {
     let p = k.path(a[1])?;
     // SAFETY: `p` is a host C string; the remaining arguments are integers.
     unsafe { host::sys(nr, [a[0], p.as_ptr() as u64, a[2], a[3], a[4], 0]) }

@@ -68,7 +68,7 @@ pub(super) fn brk(k: &Kernel, addr: u64) -> u64 {
 pub(super) fn mmap(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
     let prot = prot_arg(prot)?;
-    if len == 0 || off % PAGE_SIZE != 0 {
+    if len == 0 || off & (PAGE_SIZE - 1) != 0 {
         return Err(Errno::EINVAL);
     }
     let plen = page_align_up(len)
@@ -80,7 +80,7 @@ pub(super) fn mmap(k: &Kernel, a: &[u64; 6]) -> SysResult {
         _ => return Err(Errno::EINVAL),
     };
     let placement = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
-        if addr % PAGE_SIZE != 0 {
+        if addr & (PAGE_SIZE - 1) != 0 {
             return Err(Errno::EINVAL);
         }
         if addr.checked_add(plen).is_none_or(|e| e > GUEST_SPACE) {
@@ -119,7 +119,7 @@ pub(super) fn munmap(k: &Kernel, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn mprotect(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let prot = prot_arg(a[2])?;
-    if a[0] % PAGE_SIZE != 0 {
+    if a[0] & (PAGE_SIZE - 1) != 0 {
         return Err(Errno::EINVAL);
     }
     if a[1] == 0 {
@@ -131,7 +131,7 @@ pub(super) fn mprotect(k: &Kernel, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn madvise(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let (addr, len, advice) = (a[0], a[1], a[2] as i32);
-    if addr % PAGE_SIZE != 0 {
+    if addr & (PAGE_SIZE - 1) != 0 {
         return Err(Errno::EINVAL);
     }
     let plen = page_align_up(len).ok_or(Errno::EINVAL)?;
@@ -182,7 +182,7 @@ pub(super) fn msync(k: &Kernel, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn mincore(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let (addr, len, vec) = (a[0], a[1], a[2]);
-    if addr % PAGE_SIZE != 0 {
+    if addr & (PAGE_SIZE - 1) != 0 {
         return Err(Errno::EINVAL);
     }
     let plen = page_align_up(len).ok_or(Errno::ENOMEM)?;
@@ -193,7 +193,7 @@ pub(super) fn mincore(k: &Kernel, a: &[u64; 6]) -> SysResult {
     if pages == 0 {
         return Ok(0);
     }
-    if k.mem.readable_len(addr, plen) < plen && !fully_mapped(k, addr, plen) {
+    if !fully_mapped(k, addr, plen) {
         return Err(Errno::ENOMEM);
     }
     // Residency is not tracked; report every mapped page as resident (the host's

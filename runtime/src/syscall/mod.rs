@@ -29,7 +29,7 @@ use std::collections::HashSet;
 use std::ffi::CString;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use crate::memory::Errno;
@@ -97,6 +97,9 @@ pub struct Kernel {
     threads: AtomicUsize,
     /// `personality` value.
     persona: AtomicU64,
+    /// Host tid of the guest's main thread, which the guest sees as tid == pid
+    /// (0 until the first syscall).
+    main_tid: AtomicI32,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -124,6 +127,7 @@ impl Kernel {
             robust_list: Mutex::new((0, 0)),
             threads: AtomicUsize::new(1),
             persona: AtomicU64::new(0),
+            main_tid: AtomicI32::new(0),
         }
     }
 
@@ -206,6 +210,39 @@ impl Kernel {
     /// The `clear_child_tid` address from `set_tid_address` (0 if none).
     pub fn clear_child_tid(&self) -> u64 {
         self.clear_child_tid.load(Ordering::Relaxed)
+    }
+
+    /// The calling thread's guest tid. The guest's main thread (the first to make a
+    /// syscall, or the one named by [`set_main_thread`](Self::set_main_thread)) has
+    /// tid == pid, as on Linux, even though the runtime runs it on another host thread.
+    pub fn guest_tid(&self) -> i32 {
+        let host = host::gettid();
+        let main =
+            match self
+                .main_tid
+                .compare_exchange(0, host, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => host,
+                Err(m) => m,
+            };
+        if host == main {
+            self.pid
+        } else {
+            host
+        }
+    }
+
+    /// Declares the calling host thread to be the guest's main thread.
+    pub fn set_main_thread(&self) {
+        self.main_tid.store(host::gettid(), Ordering::Release);
+    }
+
+    /// The host tid for a guest tid.
+    fn host_tid(&self, guest_tid: i32) -> i32 {
+        match self.main_tid.load(Ordering::Acquire) {
+            m if guest_tid == self.pid && m != 0 => m,
+            _ => guest_tid,
+        }
     }
 
     /// Records the number of live guest threads (for futex deadlock detection).
@@ -367,11 +404,11 @@ impl Kernel {
             CHDIR => fs::path1(self, libc::SYS_chdir, a[0]),
             FCHDIR => host::int3(libc::SYS_fchdir, a[0], 0, 0),
             CHROOT => fs::path1(self, libc::SYS_chroot, a[0]),
-            MKDIRAT => fs::dirfd_path(self, libc::SYS_mkdirat, a, 1),
-            MKNODAT => fs::dirfd_path(self, libc::SYS_mknodat, a, 2),
-            UNLINKAT => fs::dirfd_path(self, libc::SYS_unlinkat, a, 1),
-            FCHMODAT => fs::dirfd_path(self, libc::SYS_fchmodat, a, 1),
-            FCHOWNAT => fs::dirfd_path(self, libc::SYS_fchownat, a, 3),
+            MKDIRAT => fs::dirfd_path(self, libc::SYS_mkdirat, a),
+            MKNODAT => fs::dirfd_path(self, libc::SYS_mknodat, a),
+            UNLINKAT => fs::dirfd_path(self, libc::SYS_unlinkat, a),
+            FCHMODAT => fs::dirfd_path(self, libc::SYS_fchmodat, a),
+            FCHOWNAT => fs::dirfd_path(self, libc::SYS_fchownat, a),
             SYMLINKAT => fs::symlinkat(self, a),
             LINKAT => fs::two_paths(self, libc::SYS_linkat, a),
             RENAMEAT2 => fs::two_paths(self, libc::SYS_renameat2, a),
@@ -438,7 +475,7 @@ impl Kernel {
             EXIT | EXIT_GROUP => return Ok(Flow::Exit((a[0] & 0xff) as i32)),
             GETPID => Ok(self.pid as u64),
             GETPPID => host::int3(libc::SYS_getppid, 0, 0, 0),
-            GETTID => Ok(host::gettid() as u64),
+            GETTID => Ok(self.guest_tid() as u64),
             GETUID => host::int3(libc::SYS_getuid, 0, 0, 0),
             GETEUID => host::int3(libc::SYS_geteuid, 0, 0, 0),
             GETGID => host::int3(libc::SYS_getgid, 0, 0, 0),
@@ -462,7 +499,7 @@ impl Kernel {
             SETPRIORITY => host::int3(libc::SYS_setpriority, a[0], a[1], a[2]),
             SET_TID_ADDRESS => {
                 self.clear_child_tid.store(a[0], Ordering::Relaxed);
-                Ok(host::gettid() as u64)
+                Ok(self.guest_tid() as u64)
             }
             SET_ROBUST_LIST => proc::set_robust_list(self, a),
             GET_ROBUST_LIST => proc::get_robust_list(self, a),

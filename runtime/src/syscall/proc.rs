@@ -52,7 +52,7 @@ pub(super) fn set_robust_list(k: &Kernel, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn get_robust_list(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let pid = a[0] as i32;
-    if pid != 0 && pid != k.pid && pid != host::gettid() {
+    if pid != 0 && pid != k.pid && pid != k.guest_tid() {
         return Err(Errno::EPERM);
     }
     let (head, len) = *lock(&k.robust_list);
@@ -300,7 +300,7 @@ pub(super) fn futex(k: &Kernel, a: &[u64; 6]) -> SysResult {
     const FUTEX_WAKE_BITSET: u64 = 10;
     let (uaddr, op, val, val3) = (a[0], a[1], a[2] as u32, a[5]);
     let cmd = op & !(128 | 256); // FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME
-    if uaddr % 4 != 0 {
+    if uaddr & 3 != 0 {
         return Err(Errno::EINVAL);
     }
     // Guest futexes are host futexes on the same bytes: private futex keys are the
@@ -330,7 +330,7 @@ pub(super) fn futex(k: &Kernel, a: &[u64; 6]) -> SysResult {
             (0, 0)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE | FUTEX_WAKE_OP => {
-            if a[4] % 4 != 0 {
+            if a[4] & 3 != 0 {
                 return Err(Errno::EINVAL);
             }
             // `a[3]` is an integer (val2) for these.

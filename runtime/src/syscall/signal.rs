@@ -412,10 +412,10 @@ pub(super) fn tkill(k: &Kernel, tid: u64, sig: u64) -> Result<Flow, Errno> {
     if tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    if tid == host::gettid() {
+    if tid == k.guest_tid() {
         return to_self(k, sig);
     }
-    host::int3(libc::SYS_tkill, tid as u64, sig as u64, 0).map(Flow::Ret)
+    host::int3(libc::SYS_tkill, k.host_tid(tid) as u64, sig as u64, 0).map(Flow::Ret)
 }
 
 pub(super) fn tgkill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
@@ -423,8 +423,9 @@ pub(super) fn tgkill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    if tgid == k.pid && tid == host::gettid() {
+    if tgid == k.pid && tid == k.guest_tid() {
         return to_self(k, sig);
     }
-    host::int3(libc::SYS_tgkill, tgid as u64, tid as u64, sig as u64).map(Flow::Ret)
+    let htid = if tgid == k.pid { k.host_tid(tid) } else { tid };
+    host::int3(libc::SYS_tgkill, tgid as u64, htid as u64, sig as u64).map(Flow::Ret)
 }
