@@ -110,7 +110,9 @@ impl GuestImage {
             return Err(ElfError::NotElf);
         }
         if data.len() < 6 {
-            return Err(ElfError::Malformed("file ends inside the ELF identification".into()));
+            return Err(ElfError::Malformed(
+                "file ends inside the ELF identification".into(),
+            ));
         }
         match data[4] {
             elf::ELFCLASS64 => {}
@@ -120,8 +122,8 @@ impl GuestImage {
         if data[5] == elf::ELFDATA2MSB {
             return Err(ElfError::BigEndian);
         }
-        let file = ElfFile64::<Endianness>::parse(data)
-            .map_err(|e| ElfError::Malformed(e.to_string()))?;
+        let file =
+            ElfFile64::<Endianness>::parse(data).map_err(|e| ElfError::Malformed(e.to_string()))?;
         let hdr = file.elf_header();
         let endian = file.endian();
         let machine = hdr.e_machine(endian);
@@ -140,7 +142,11 @@ impl GuestImage {
                 let interp = ph
                     .data(endian, data)
                     .ok()
-                    .map(|d| String::from_utf8_lossy(d).trim_end_matches('\0').to_string())
+                    .map(|d| {
+                        String::from_utf8_lossy(d)
+                            .trim_end_matches('\0')
+                            .to_string()
+                    })
                     .unwrap_or_default();
                 return Err(ElfError::Dynamic(interp));
             }
@@ -183,9 +189,7 @@ impl GuestImage {
                 )));
             }
             let mem_end = seg.vaddr.checked_add(seg.memsz);
-            if seg.filesz > seg.memsz
-                || mem_end.is_none_or(|e| e > crate::state::GUEST_SPACE)
-            {
+            if seg.filesz > seg.memsz || mem_end.is_none_or(|e| e > crate::state::GUEST_SPACE) {
                 return Err(ElfError::Malformed(format!(
                     "segment at {:#x} (size {:#x}) does not fit the guest address space",
                     seg.vaddr, seg.memsz
@@ -229,7 +233,9 @@ impl GuestImage {
 
     /// The segment containing `addr`, if any.
     pub fn segment_of(&self, addr: u64) -> Option<&Segment> {
-        self.segments.iter().find(|s| addr >= s.vaddr && addr - s.vaddr < s.memsz)
+        self.segments
+            .iter()
+            .find(|s| addr >= s.vaddr && addr - s.vaddr < s.memsz)
     }
 
     /// Is `addr` inside an executable segment?

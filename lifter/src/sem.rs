@@ -203,11 +203,10 @@ pub trait Sem {
     fn fcvt_float(&mut self, from: FW, to: FW, a: Self::I) -> Self::I;
 
     // ---- CSRs and control ----
-    /// The dynamic rounding mode (`frm`, 0..=7).
-    fn frm(&mut self) -> Self::I;
-    /// Read a CSR; returns `None` when the CSR does not exist for user mode.
+    /// Read a CSR the backend holds: `FCSR` (the raw field; `fflags`/`frm` are derived
+    /// from it by the semantics), `CYCLE`, `TIME`, `INSTRET`. `None` for anything else.
     fn csr_read(&mut self, csr: u16) -> Option<Self::I>;
-    /// Write a CSR; returns `false` when the CSR is missing or read-only.
+    /// Write `FCSR` (the only writable user CSR); `false` for anything else.
     fn csr_write(&mut self, csr: u16, v: Self::I) -> bool;
 
     /// Continue at a computed address.

@@ -1,6 +1,18 @@
 //! The vmx runtime. It never links LLVM: it uses `vmx-lifter` without the `llvm` feature.
+//!
+//! - [`engine`]: loads a translation, runs the guest, dispatches between translated code
+//!   and the interpreter;
+//! - [`interp`]: the interpreter (the shared semantics on concrete values);
+//! - [`link`]: the in-process linker for the translated host objects;
+//! - [`memory`]: the guest address space (one reserved host region);
+//! - [`process`]: the initial process image (segments, stack, auxv);
+//! - [`syscall`]: the Linux system call layer;
+//! - `sys`: unsafe host plumbing (calling translated code, signals).
 
+pub mod engine;
+pub mod interp;
 pub mod link;
 pub mod memory;
 pub mod process;
+mod sys;
 pub mod syscall;

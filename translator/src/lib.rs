@@ -1,1 +1,268 @@
-//! The translation pipeline (being written).
+//! The translation pipeline: guest ELF → discovery → LLVM IR → optimised host objects
+//! → `.aot`.
+//!
+//! Functions are partitioned into chunks by a rule that depends only on the program
+//! (never on the number of threads), each chunk is lifted into its own LLVM module and
+//! compiled on the rayon pool, and the objects are stored in chunk order: the same input
+//! and options always give a byte-identical `.aot`.
+
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
+};
+use inkwell::OptimizationLevel;
+use rayon::prelude::*;
+use vmx_aot_cache::format::{AotFile, AotFunction, AotHeader, AotPayload};
+use vmx_lifter::discover::{discover, Function, Program};
+use vmx_lifter::elf::{ElfError, GuestImage, Isa};
+use vmx_lifter::llvm::{declare_guest_fn, lift_function, symbol_name, LiftError};
+
+/// The translator's version, recorded in every `.aot` and part of every cache key.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+llvm19");
+
+/// Target size of one compilation unit, in guest instructions.
+const CHUNK_INSNS: usize = 6000;
+
+/// What the user can choose about a translation.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// LLVM optimisation level for the IR pipeline (0..=3).
+    pub opt_level: u8,
+    /// Host CPU to generate code for: `"native"` (this machine) or an LLVM CPU name.
+    pub cpu: String,
+    /// Guest pcs known to be executed (from an interpreter miss profile).
+    pub profile: Vec<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            opt_level: 2,
+            cpu: "native".into(),
+            profile: Vec::new(),
+        }
+    }
+}
+
+impl Options {
+    /// A canonical description of everything that changes the output (for cache keys).
+    pub fn canonical(&self) -> String {
+        let (cpu, features) = host_cpu(&self.cpu);
+        let mut profile = self.profile.clone();
+        profile.sort_unstable();
+        profile.dedup();
+        format!(
+            "O{};cpu={cpu};features={features};profile={profile:x?}",
+            self.opt_level
+        )
+    }
+}
+
+/// Why a translation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TranslateError {
+    #[error(transparent)]
+    Elf(#[from] ElfError),
+    #[error("{0} guests are not supported yet (vmx translates riscv64)")]
+    UnsupportedIsa(&'static str),
+    #[error("internal translator error: {0}")]
+    Lift(#[from] LiftError),
+    #[error("LLVM: {0}")]
+    Llvm(String),
+}
+
+/// Time spent per phase and sizes, for `--stats`.
+#[derive(Clone, Debug, Default)]
+pub struct TranslateStats {
+    pub functions: usize,
+    pub instructions: usize,
+    pub unresolved_jump_functions: usize,
+    pub chunks: usize,
+    pub discovery: Duration,
+    /// Lifting, optimisation and code generation, summed over chunks (wall time).
+    pub compile: Duration,
+}
+
+fn init_llvm() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        Target::initialize_x86(&InitializationConfig::default());
+    });
+}
+
+/// The CPU name and feature string for `cpu` (`"native"` → this host).
+pub fn host_cpu(cpu: &str) -> (String, String) {
+    init_llvm();
+    if cpu == "native" {
+        (
+            TargetMachine::get_host_cpu_name().to_string(),
+            TargetMachine::get_host_cpu_features().to_string(),
+        )
+    } else {
+        (cpu.to_string(), String::new())
+    }
+}
+
+fn target_machine(cpu: &str, features: &str, opt: u8) -> Result<TargetMachine, TranslateError> {
+    init_llvm();
+    let triple = TargetTriple::create("x86_64-unknown-linux-gnu");
+    let target = Target::from_triple(&triple).map_err(|e| TranslateError::Llvm(e.to_string()))?;
+    let level = match opt {
+        0 => OptimizationLevel::None,
+        1 => OptimizationLevel::Less,
+        2 => OptimizationLevel::Default,
+        _ => OptimizationLevel::Aggressive,
+    };
+    target
+        .create_target_machine(
+            &triple,
+            cpu,
+            features,
+            level,
+            RelocMode::PIC,
+            CodeModel::Small,
+        )
+        .ok_or_else(|| {
+            TranslateError::Llvm(format!("cannot create a target machine for CPU {cpu}"))
+        })
+}
+
+/// Split functions into compilation units of roughly [`CHUNK_INSNS`] instructions.
+fn chunks(program: &Program) -> Vec<Vec<&Function>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut size = 0;
+    for f in &program.functions {
+        size += f.insn_count();
+        cur.push(f);
+        if size >= CHUNK_INSNS {
+            out.push(std::mem::take(&mut cur));
+            size = 0;
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Lift, optimise and compile one chunk to an object file.
+fn compile_chunk(
+    program: &Program,
+    funcs: &[&Function],
+    index: usize,
+    cpu: &str,
+    features: &str,
+    opt: u8,
+) -> Result<Vec<u8>, TranslateError> {
+    let t0 = Instant::now();
+    let ctx = Context::create();
+    let module: Module = ctx.create_module(&format!("chunk{index}"));
+    let tm = target_machine(cpu, features, opt)?;
+    module.set_triple(&tm.get_triple());
+    module.set_data_layout(&tm.get_target_data().get_data_layout());
+    for f in funcs {
+        declare_guest_fn(&ctx, &module, f.entry);
+    }
+    for f in funcs {
+        lift_function(&ctx, &module, program, f)?;
+    }
+    if std::env::var_os("VMX_DUMP_IR").is_some() {
+        let _ = module.print_to_file(format!("vmx-chunk{index}.ll"));
+    }
+    if opt > 0 {
+        module
+            .run_passes(
+                &format!("default<O{}>", opt.min(3)),
+                &tm,
+                PassBuilderOptions::create(),
+            )
+            .map_err(|e| TranslateError::Llvm(e.to_string()))?;
+    }
+    let t_opt = t0.elapsed();
+    let buf = tm
+        .write_to_memory_buffer(&module, FileType::Object)
+        .map_err(|e| TranslateError::Llvm(e.to_string()))?;
+    tracing::debug!(
+        chunk = index,
+        functions = funcs.len(),
+        instructions = funcs.iter().map(|f| f.insn_count()).sum::<usize>(),
+        "lift+opt {:?}, codegen {:?}",
+        t_opt,
+        t0.elapsed() - t_opt
+    );
+    Ok(buf.as_slice().to_vec())
+}
+
+/// Translate a guest executable into an `.aot` file.
+pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats), TranslateError> {
+    let image = GuestImage::parse(elf)?;
+    match image.isa {
+        Isa::Riscv64 => {}
+        other => return Err(TranslateError::UnsupportedIsa(other.name())),
+    }
+    let mut stats = TranslateStats::default();
+    let t0 = Instant::now();
+    let program = discover(&image, elf, &opts.profile);
+    stats.discovery = t0.elapsed();
+    stats.functions = program.functions.len();
+    stats.instructions = program.functions.iter().map(|f| f.insn_count()).sum();
+    stats.unresolved_jump_functions = program
+        .functions
+        .iter()
+        .filter(|f| f.has_unresolved_jumps)
+        .count();
+    tracing::info!(
+        functions = stats.functions,
+        instructions = stats.instructions,
+        "discovered code in {:?}",
+        stats.discovery
+    );
+
+    let (cpu, features) = host_cpu(&opts.cpu);
+    let units = chunks(&program);
+    stats.chunks = units.len();
+    let t1 = Instant::now();
+    let objects: Vec<Vec<u8>> = units
+        .par_iter()
+        .enumerate()
+        .map(|(i, funcs)| compile_chunk(&program, funcs, i, &cpu, &features, opts.opt_level))
+        .collect::<Result<_, _>>()?;
+    stats.compile = t1.elapsed();
+
+    let functions = program
+        .functions
+        .iter()
+        .map(|f| AotFunction {
+            guest_pc: f.entry,
+            symbol: symbol_name(f.entry),
+            resume_points: f.resume_points.clone(),
+        })
+        .collect();
+    let mut profile = opts.profile.clone();
+    profile.sort_unstable();
+    profile.dedup();
+    let header = AotHeader {
+        guest_isa: image.isa.name().to_string(),
+        host_triple: "x86_64-unknown-linux-gnu".into(),
+        host_cpu: cpu,
+        host_features: features,
+        translator_version: VERSION.to_string(),
+        guest_hash: *blake3::hash(elf).as_bytes(),
+        options_hash: *blake3::hash(opts.canonical().as_bytes()).as_bytes(),
+        payload_len: 0,
+        payload_hash: [0; 32],
+    };
+    let payload = AotPayload {
+        guest_image: elf.to_vec(),
+        objects,
+        functions,
+        profile_pcs: profile,
+    };
+    Ok((AotFile { header, payload }, stats))
+}

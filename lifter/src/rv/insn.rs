@@ -27,7 +27,17 @@ pub struct Insn {
 impl Insn {
     /// An instruction with all operand fields zero.
     pub const fn new(op: Op, len: u8) -> Self {
-        Insn { op, rd: 0, rs1: 0, rs2: 0, rs3: 0, imm: 0, csr: 0, rm: 0, len }
+        Insn {
+            op,
+            rd: 0,
+            rs1: 0,
+            rs2: 0,
+            rs3: 0,
+            imm: 0,
+            csr: 0,
+            rm: 0,
+            len,
+        }
     }
 }
 
@@ -57,11 +67,17 @@ macro_rules! ops {
             pub const ALL: &'static [Op] = &[ $( $(Op::$op,)* )* ];
 
             /// The extension an operation belongs to.
-            pub fn extension(self) -> &'static str {
+            pub fn ext(self) -> Ext {
                 match self {
-                    $( $(Op::$op)|* => stringify!($ext), )*
+                    $( $(Op::$op)|* => Ext::$ext, )*
                 }
             }
+        }
+
+        /// Instruction-set extensions (and `Invalid` for [`Op::Illegal`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Ext {
+            $( $ext, )*
         }
     };
 }

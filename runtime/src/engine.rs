@@ -1,0 +1,599 @@
+//! The execution engine: runs a guest from its entry point to `exit`, mixing translated
+//! code and the interpreter.
+//!
+//! Translated functions return to their caller with `st.pc` set to where the guest goes
+//! next. Whatever cannot continue in translated code comes here: indirect calls and
+//! jumps ([`vmx_rt_call`], [`vmx_rt_jump`]), system calls, traps. The run loop
+//! ([`Engine::run_until`]) calls the translation of a pc when one exists and interprets
+//! a block otherwise, until a stop condition says the guest is back where the caller
+//! (translated code waiting for a return, or re-entering a function) can continue.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use vmx_aot_cache::format::{AotError, AotFile};
+use vmx_lifter::elf::{ElfError, GuestImage, Isa};
+use vmx_lifter::rv::insn::csr;
+use vmx_lifter::sem::Trap;
+use vmx_lifter::state::RvState;
+
+use crate::interp::{run_block, BlockCache, BlockExit};
+use crate::link::{link, LinkError, LinkedCode};
+use crate::memory::GuestMemory;
+use crate::process::{load_image, setup_stack};
+use crate::sys::{call_guest, die_with_signal, install_fault_handler, GuestFn};
+use crate::syscall::{Kernel, KernelConfig, SysOutcome};
+
+/// Which engine runs guest code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineKind {
+    /// Translated code, with the interpreter for what was not translated.
+    Aot,
+    /// The interpreter only.
+    Interp,
+}
+
+/// How `--stats` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatsFormat {
+    Text,
+    Json,
+}
+
+/// Everything about one run that is not in the guest image.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub engine: EngineKind,
+    pub strace: bool,
+    pub stats: Option<StatsFormat>,
+    /// The guest's argv, including argv[0].
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    /// What `/proc/self/exe` and AT_EXECFN name.
+    pub exe_path: PathBuf,
+    /// Where to append the pcs the interpreter ran (the miss profile), if anywhere.
+    pub profile_out: Option<PathBuf>,
+}
+
+/// Why a guest could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Aot(#[from] AotError),
+    #[error(transparent)]
+    Elf(#[from] ElfError),
+    #[error("the .aot holds a {0} guest; this vmx runs riscv64 guests")]
+    UnsupportedIsa(String),
+    #[error("the .aot was translated for {0}, which this machine is not; re-translate it here")]
+    HostMismatch(String),
+    #[error("cannot link the translated code: {0}")]
+    Link(#[from] LinkError),
+    #[error("cannot set up guest memory: {0}")]
+    Memory(String),
+    #[error("cannot load the guest image: {0}")]
+    Load(String),
+}
+
+/// A guest ready to run: its image and, for `.aot` files, the linked host code.
+pub struct Loaded {
+    image_bytes: Vec<u8>,
+    image: GuestImage,
+    code: Option<Translation>,
+}
+
+struct Translation {
+    _code: LinkedCode,
+    funcs: HashMap<u64, GuestFn>,
+    resume: HashMap<u64, Vec<u64>>,
+}
+
+/// Load an `.aot` file: validate it and link its code.
+pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
+    let aot = AotFile::from_bytes(bytes)?;
+    if aot.header.guest_isa != Isa::Riscv64.name() {
+        return Err(RunError::UnsupportedIsa(aot.header.guest_isa));
+    }
+    if aot.header.host_triple != "x86_64-unknown-linux-gnu" {
+        return Err(RunError::HostMismatch(aot.header.host_triple));
+    }
+    if let Some(missing) = missing_host_feature(&aot.header.host_features) {
+        return Err(RunError::HostMismatch(format!(
+            "CPU {} (this CPU lacks {missing})",
+            aot.header.host_cpu
+        )));
+    }
+    let image = GuestImage::parse(&aot.payload.guest_image)?;
+    let objects: Vec<&[u8]> = aot.payload.objects.iter().map(|o| o.as_slice()).collect();
+    let code = link(&objects, &resolve_runtime_symbol)?;
+    let mut funcs = HashMap::new();
+    let mut resume = HashMap::new();
+    for f in &aot.payload.functions {
+        let Some(addr) = code.symbol(&f.symbol) else {
+            return Err(RunError::Link(LinkError::Undefined(f.symbol.clone())));
+        };
+        // SAFETY: the symbol is a function the translator emitted with the `GuestFn`
+        // signature; the .aot's payload hash was verified by `from_bytes`.
+        let func: GuestFn = unsafe { std::mem::transmute::<usize, GuestFn>(addr) };
+        funcs.insert(f.guest_pc, func);
+        if !f.resume_points.is_empty() {
+            resume.insert(f.guest_pc, f.resume_points.clone());
+        }
+    }
+    Ok(Loaded {
+        image_bytes: aot.payload.guest_image,
+        image,
+        code: Some(Translation {
+            _code: code,
+            funcs,
+            resume,
+        }),
+    })
+}
+
+/// Load a guest ELF for the interpreter.
+pub fn load_elf(bytes: Vec<u8>) -> Result<Loaded, RunError> {
+    let image = GuestImage::parse(&bytes)?;
+    if image.isa != Isa::Riscv64 {
+        return Err(RunError::UnsupportedIsa(image.isa.name().into()));
+    }
+    Ok(Loaded {
+        image_bytes: bytes,
+        image,
+        code: None,
+    })
+}
+
+/// A `+feature` of the translation that this host does not have, if any.
+fn missing_host_feature(features: &str) -> Option<String> {
+    macro_rules! has {
+        ($($llvm:literal => $rust:tt),* $(,)?) => {
+            |name: &str| -> Option<bool> {
+                match name {
+                    $($llvm => Some(std::arch::is_x86_feature_detected!($rust)),)*
+                    _ => None,
+                }
+            }
+        };
+    }
+    let check = has!(
+        "sse3" => "sse3", "ssse3" => "ssse3", "sse4.1" => "sse4.1", "sse4.2" => "sse4.2",
+        "popcnt" => "popcnt", "avx" => "avx", "avx2" => "avx2", "fma" => "fma",
+        "bmi" => "bmi1", "bmi2" => "bmi2", "lzcnt" => "lzcnt", "f16c" => "f16c",
+        "movbe" => "movbe", "avx512f" => "avx512f", "avx512bw" => "avx512bw",
+        "avx512dq" => "avx512dq", "avx512vl" => "avx512vl", "adx" => "adx",
+    );
+    features
+        .split(',')
+        .filter_map(|f| f.strip_prefix('+'))
+        .find(|f| check(f) == Some(false))
+        .map(str::to_string)
+}
+
+// ---- symbols the translated code may reference ----
+
+extern "C" fn host_fma(a: f64, b: f64, c: f64) -> f64 {
+    a.mul_add(b, c)
+}
+extern "C" fn host_fmaf(a: f32, b: f32, c: f32) -> f32 {
+    a.mul_add(b, c)
+}
+extern "C" fn host_roundeven(a: f64) -> f64 {
+    a.round_ties_even()
+}
+extern "C" fn host_roundevenf(a: f32) -> f32 {
+    a.round_ties_even()
+}
+extern "C" fn host_floor(a: f64) -> f64 {
+    a.floor()
+}
+extern "C" fn host_floorf(a: f32) -> f32 {
+    a.floor()
+}
+extern "C" fn host_ceil(a: f64) -> f64 {
+    a.ceil()
+}
+extern "C" fn host_ceilf(a: f32) -> f32 {
+    a.ceil()
+}
+extern "C" fn host_trunc(a: f64) -> f64 {
+    a.trunc()
+}
+extern "C" fn host_truncf(a: f32) -> f32 {
+    a.trunc()
+}
+extern "C" fn host_round(a: f64) -> f64 {
+    a.round()
+}
+extern "C" fn host_roundf(a: f32) -> f32 {
+    a.round()
+}
+
+fn resolve_runtime_symbol(name: &str) -> Option<usize> {
+    Some(match name {
+        "vmx_rt_syscall" => vmx_rt_syscall as usize,
+        "vmx_rt_trap" => vmx_rt_trap as usize,
+        "vmx_rt_call" => vmx_rt_call as usize,
+        "vmx_rt_jump" => vmx_rt_jump as usize,
+        "vmx_rt_fence_i" => vmx_rt_fence_i as usize,
+        "vmx_rt_csr" => vmx_rt_csr as usize,
+        "memcpy" => libc::memcpy as usize,
+        "memmove" => libc::memmove as usize,
+        "memset" => libc::memset as usize,
+        "memcmp" => libc::memcmp as usize,
+        "bcmp" => libc::memcmp as usize,
+        "fma" => host_fma as usize,
+        "fmaf" => host_fmaf as usize,
+        "roundeven" => host_roundeven as usize,
+        "roundevenf" => host_roundevenf as usize,
+        "floor" => host_floor as usize,
+        "floorf" => host_floorf as usize,
+        "ceil" => host_ceil as usize,
+        "ceilf" => host_ceilf as usize,
+        "trunc" => host_trunc as usize,
+        "truncf" => host_truncf as usize,
+        "round" => host_round as usize,
+        "roundf" => host_roundf as usize,
+        _ => return None,
+    })
+}
+
+// ---- the engine ----
+
+#[derive(Default)]
+struct Stats {
+    syscalls: AtomicU64,
+    dispatch_hits: AtomicU64,
+    dispatch_misses: AtomicU64,
+    interp_blocks: AtomicU64,
+}
+
+struct Engine {
+    mem: Arc<GuestMemory>,
+    kernel: Kernel,
+    funcs: HashMap<u64, GuestFn>,
+    resume: HashMap<u64, Vec<u64>>,
+    stats: Stats,
+    stats_format: Option<StatsFormat>,
+    start: Instant,
+    /// Block start pcs the interpreter ran, with counts (the miss profile).
+    misses: Mutex<HashMap<u64, u64>>,
+    profile_out: Option<PathBuf>,
+    /// Instructions retired by the interpreter on the main guest thread.
+    interp_insns: AtomicU64,
+}
+
+static ENGINE: OnceLock<Engine> = OnceLock::new();
+
+thread_local! {
+    static BLOCKS: RefCell<BlockCache> = RefCell::new(BlockCache::default());
+}
+
+fn engine() -> &'static Engine {
+    ENGINE.get().expect("engine not started")
+}
+
+/// Why the run loop stops (besides the guest exiting).
+#[derive(Clone, Copy)]
+enum Stop {
+    Never,
+    /// The frame with stack pointer `sp` returned to `pc` (or was unwound past).
+    Return {
+        pc: u64,
+        sp: u64,
+    },
+    /// As `Return`, or control reached a resume point of function `func`.
+    Reenter {
+        func: u64,
+        pc: u64,
+        sp: u64,
+    },
+}
+
+impl Engine {
+    fn run_until(&self, st: *mut RvState, stop: Stop) {
+        let base = self.mem.base();
+        loop {
+            // SAFETY: `st` is this guest thread's state; no other reference is live while
+            // the engine runs (translated code only uses it during `call_guest`).
+            let s = unsafe { &mut *st };
+            let pc = s.pc;
+            let sp = s.x[2];
+            match stop {
+                Stop::Never => {}
+                Stop::Return { pc: rp, sp: rsp } => {
+                    if (pc == rp && sp == rsp) || sp > rsp {
+                        return;
+                    }
+                }
+                Stop::Reenter {
+                    func,
+                    pc: rp,
+                    sp: rsp,
+                } => {
+                    if (pc == rp && sp == rsp) || sp > rsp || self.is_resume_point(func, pc) {
+                        return;
+                    }
+                }
+            }
+            if let Some(f) = self.funcs.get(&pc) {
+                // SAFETY: `f` comes from the linked translation; see `call_guest`.
+                unsafe { call_guest(*f, st, base) };
+                continue;
+            }
+            self.interpret_block(s);
+        }
+    }
+
+    fn is_resume_point(&self, func: u64, pc: u64) -> bool {
+        self.resume
+            .get(&func)
+            .is_some_and(|r| r.binary_search(&pc).is_ok())
+    }
+
+    fn interpret_block(&self, s: &mut RvState) {
+        let pc = s.pc;
+        let block = BLOCKS.with(|c| c.borrow_mut().get(&self.mem, pc));
+        let Some(block) = block else {
+            // Executing memory that is not mapped executable.
+            self.finish();
+            die_with_signal(libc::SIGSEGV);
+        };
+        self.stats.interp_blocks.fetch_add(1, Ordering::Relaxed);
+        if self.profile_out.is_some() || self.stats_format.is_some() {
+            *self
+                .misses
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(pc)
+                .or_default() += 1;
+        }
+        let before = s.interp_insns;
+        let exit = run_block(s, self.mem.base(), &block);
+        self.interp_insns
+            .fetch_add(s.interp_insns - before, Ordering::Relaxed);
+        match exit {
+            BlockExit::Done => {}
+            BlockExit::FenceI => BLOCKS.with(|c| c.borrow_mut().clear()),
+            BlockExit::Trap(Trap::Syscall) => self.syscall(s),
+            BlockExit::Trap(t) => self.trap(t),
+        }
+    }
+
+    fn syscall(&self, s: &mut RvState) {
+        self.stats.syscalls.fetch_add(1, Ordering::Relaxed);
+        let nr = s.x[17];
+        let pc = s.pc;
+        match self.kernel.handle(s) {
+            SysOutcome::Continue => {}
+            SysOutcome::Exit(code) => self.exit(code),
+            SysOutcome::Killed(sig) => {
+                self.finish();
+                die_with_signal(sig)
+            }
+        }
+        // mmap, munmap, mprotect, mremap, riscv_flush_icache: code may have changed.
+        if matches!(nr, 222 | 215 | 226 | 216 | 259) {
+            BLOCKS.with(|c| c.borrow_mut().clear());
+        }
+        s.pc = pc + 4;
+    }
+
+    fn trap(&self, t: Trap) -> ! {
+        self.finish();
+        die_with_signal(match t {
+            Trap::Breakpoint => libc::SIGTRAP,
+            _ => libc::SIGILL,
+        })
+    }
+
+    fn exit(&self, code: i32) -> ! {
+        self.finish();
+        std::process::exit(code)
+    }
+
+    /// Report statistics and write the miss profile.
+    fn finish(&self) {
+        let misses = self.misses.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(path) = &self.profile_out {
+            if !misses.is_empty() {
+                let mut pcs: Vec<_> = misses.iter().collect();
+                pcs.sort();
+                let text: String = pcs.iter().map(|(pc, n)| format!("{pc:#x} {n}\n")).collect();
+                let _ = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .and_then(|mut f| f.write_all(text.as_bytes()));
+            }
+        }
+        let Some(fmt) = self.stats_format else { return };
+        let wall = self.start.elapsed().as_secs_f64();
+        let st = &self.stats;
+        let fields = [
+            ("interp_insns", self.interp_insns.load(Ordering::Relaxed)),
+            ("interp_blocks", st.interp_blocks.load(Ordering::Relaxed)),
+            ("interp_block_pcs", misses.len() as u64),
+            ("dispatch_hits", st.dispatch_hits.load(Ordering::Relaxed)),
+            (
+                "dispatch_misses",
+                st.dispatch_misses.load(Ordering::Relaxed),
+            ),
+            ("syscalls", st.syscalls.load(Ordering::Relaxed)),
+            ("translated_functions", self.funcs.len() as u64),
+        ];
+        let text = match fmt {
+            StatsFormat::Json => {
+                let body: Vec<String> =
+                    fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{\"wall_seconds\":{wall:.6},{}}}\n", body.join(","))
+            }
+            StatsFormat::Text => {
+                let mut s = format!("vmx stats: wall {wall:.3} s\n");
+                for (k, v) in fields {
+                    s.push_str(&format!("vmx stats: {k:<22} {v}\n"));
+                }
+                s
+            }
+        };
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+}
+
+/// Value of a counter CSR (`cycle`, `time`, `instret`): a 10 MHz timebase.
+pub fn counter_csr(n: u16) -> u64 {
+    let _ = csr::TIME;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+    let _ = n;
+    ns / 100
+}
+
+// ---- entry points for translated code ----
+
+/// Translated code executed `ecall`.
+extern "C" fn vmx_rt_syscall(st: *mut RvState) {
+    // SAFETY: translated code passes its own state pointer, valid for the call.
+    let s = unsafe { &mut *st };
+    engine().syscall(s);
+}
+
+/// Translated code executed `ebreak` (1) or an illegal instruction (2).
+extern "C" fn vmx_rt_trap(_st: *mut RvState, kind: u32) {
+    engine().trap(if kind == 1 {
+        Trap::Breakpoint
+    } else {
+        Trap::Illegal
+    });
+}
+
+/// Indirect call (or a call to code that was not translated): run `target` until it
+/// returns to the return address in `ra`.
+extern "C" fn vmx_rt_call(st: *mut RvState, mem: *mut u8, target: u64) {
+    let e = engine();
+    // SAFETY: translated code passes its own state pointer, valid for the call.
+    let s = unsafe { &mut *st };
+    s.pc = target;
+    if let Some(f) = e.funcs.get(&target) {
+        e.stats.dispatch_hits.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: see `call_guest`.
+        unsafe { call_guest(*f, st, mem) };
+        return;
+    }
+    e.stats.dispatch_misses.fetch_add(1, Ordering::Relaxed);
+    let stop = Stop::Return {
+        pc: s.x[1],
+        sp: s.x[2],
+    };
+    e.run_until(st, stop);
+}
+
+/// An indirect jump whose target the translation could not resolve: run guest code
+/// until control reaches a resume point of `func` or the frame (`ret_pc`, `ret_sp`)
+/// returns. Returns the pc reached, also left in `st.pc`.
+extern "C" fn vmx_rt_jump(
+    st: *mut RvState,
+    _mem: *mut u8,
+    target: u64,
+    func: u64,
+    ret_pc: u64,
+    ret_sp: u64,
+) -> u64 {
+    let e = engine();
+    // SAFETY: translated code passes its own state pointer, valid for the call.
+    unsafe { (*st).pc = target };
+    e.stats.dispatch_misses.fetch_add(1, Ordering::Relaxed);
+    e.run_until(
+        st,
+        Stop::Reenter {
+            func,
+            pc: ret_pc,
+            sp: ret_sp,
+        },
+    );
+    // SAFETY: as above.
+    unsafe { (*st).pc }
+}
+
+/// `fence.i` in translated code: drop the interpreter's decoded blocks.
+extern "C" fn vmx_rt_fence_i(_st: *mut RvState) {
+    BLOCKS.with(|c| c.borrow_mut().clear());
+}
+
+extern "C" fn vmx_rt_csr(_st: *mut RvState, n: u32) -> u64 {
+    counter_csr(n as u16)
+}
+
+/// Run a loaded guest to completion. Never returns on success: the process exits with
+/// the guest's status (or dies of the guest's fatal signal).
+pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, RunError> {
+    let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);
+    let li = load_image(&mem, &loaded.image, &loaded.image_bytes)
+        .map_err(|e| RunError::Load(e.to_string()))?;
+    let execfn = cfg.exe_path.as_os_str().as_encoded_bytes().to_vec();
+    // AT_HWCAP: the single-letter extensions I, M, A, F, D, C.
+    let hwcap = [b'I', b'M', b'A', b'F', b'D', b'C']
+        .iter()
+        .fold(0u64, |h, c| h | 1 << (c - b'A'));
+    let sp = setup_stack(&mem, &li, &cfg.argv, &cfg.envp, &execfn, hwcap)
+        .map_err(|e| RunError::Load(e.to_string()))?;
+    let kernel = Kernel::new(
+        mem.clone(),
+        KernelConfig {
+            exe_path: cfg.exe_path.clone(),
+            strace: cfg.strace,
+            brk_start: li.brk,
+        },
+    );
+    let (funcs, resume) = match (cfg.engine, &loaded.code) {
+        (EngineKind::Aot, Some(t)) => (t.funcs.clone(), t.resume.clone()),
+        _ => (HashMap::new(), HashMap::new()),
+    };
+    let base = mem.base() as usize;
+    let state = Engine {
+        mem,
+        kernel,
+        funcs,
+        resume,
+        stats: Stats::default(),
+        stats_format: cfg.stats,
+        start: Instant::now(),
+        misses: Mutex::new(HashMap::new()),
+        profile_out: cfg.profile_out.clone(),
+        interp_insns: AtomicU64::new(0),
+    };
+    if ENGINE.set(state).is_err() {
+        return Err(RunError::Memory(
+            "a guest is already running in this process".into(),
+        ));
+    }
+    let entry = li.entry;
+    // Deep guest recursion becomes deep host recursion in translated code: give the
+    // guest thread a large (lazily committed) host stack.
+    let guest = std::thread::Builder::new()
+        .name("guest".into())
+        .stack_size(4 << 30)
+        .spawn(move || {
+            install_fault_handler(base as *mut u8);
+            let mut st = RvState {
+                pc: entry,
+                ..RvState::default()
+            };
+            st.x[2] = sp;
+            engine().run_until(&mut st, Stop::Never);
+            unreachable!("the run loop only ends by exiting");
+        })
+        .map_err(|e| RunError::Memory(format!("cannot start the guest thread: {e}")))?;
+    let _ = guest.join();
+    // The guest thread only ends by exiting the process; reaching here means it panicked.
+    die_with_signal(libc::SIGABRT)
+}

@@ -1,0 +1,88 @@
+//! Host-process plumbing that needs `unsafe`: calling into translated code, dying
+//! from a guest signal the way a native process would, and the host fault handler.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use vmx_lifter::state::{RvState, GUEST_SPACE};
+
+/// A translated guest function: `void f(RvState *st, uint8_t *mem)`.
+pub type GuestFn = unsafe extern "C" fn(*mut RvState, *mut u8);
+
+/// Call translated code.
+///
+/// # Safety
+/// `f` must come from a linked `.aot` whose code was generated for this runtime's state
+/// layout, `st` must be valid and exclusively used by this guest thread, and `mem` must
+/// be the base of the guest memory reservation.
+pub unsafe fn call_guest(f: GuestFn, st: *mut RvState, mem: *mut u8) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { f(st, mem) }
+}
+
+/// Terminate the process with `sig`, as the kernel would for a native process with the
+/// default action (no core file: a 64 GiB reservation is not worth dumping).
+pub fn die_with_signal(sig: i32) -> ! {
+    // SAFETY: plain syscalls with valid arguments; async-signal-safe, so this may also
+    // run inside the fault handler.
+    unsafe {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &zero);
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+        libc::_exit(128 + sig)
+    }
+}
+
+static GUEST_BASE: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let addr = unsafe { (*info).si_addr() as usize };
+    let base = GUEST_BASE.load(Ordering::Relaxed);
+    let in_guest = addr >= base && addr < base + GUEST_SPACE as usize + (1 << 16);
+    if !in_guest {
+        let msg = b"vmx: internal error: host fault outside guest memory\n";
+        // SAFETY: write(2) on stderr with a valid buffer; async-signal-safe.
+        unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+    }
+    // A guest access to memory it does not own: the guest dies of the same signal.
+    die_with_signal(sig)
+}
+
+/// Install the fault handler for guest memory faults and give this thread an
+/// alternate signal stack.
+pub fn install_fault_handler(guest_base: *mut u8) {
+    GUEST_BASE.store(guest_base as usize, Ordering::Relaxed);
+    install_altstack();
+    for sig in [libc::SIGSEGV, libc::SIGBUS] {
+        // SAFETY: a zeroed sigaction with a valid handler and flags is well-formed.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Give the calling thread an alternate signal stack (leaked: it lives as long as the
+/// thread, which is as long as the guest).
+pub fn install_altstack() {
+    const SIZE: usize = 64 * 1024;
+    let stack: &'static mut [u8] = Box::leak(vec![0u8; SIZE].into_boxed_slice());
+    let ss = libc::stack_t {
+        ss_sp: stack.as_mut_ptr().cast(),
+        ss_flags: 0,
+        ss_size: SIZE,
+    };
+    // SAFETY: `ss` describes a valid, never-freed buffer.
+    unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) };
+}
