@@ -543,7 +543,21 @@ impl GuestMemory {
             Placement::Hint(h) => Self::find_free_in(&t, len, h).ok_or(Errno::ENOMEM)?,
         };
         let (start, end) = check_range(addr, len)?;
-        self.host_map(start, end, prot, backing)?;
+        if let Err(e) = self.host_map(start, end, prot, backing) {
+            // Argument errors (EBADF, EACCES, ENODEV, ...) leave the old mapping alone,
+            // but a MAP_FIXED that fails for lack of memory may already have removed it
+            // on the host, leaving a hole in the reservation that the host allocator
+            // could reuse. Re-reserve the range (the guest mapping is gone, which Linux
+            // also allows) so guest addresses can never reach host memory.
+            if e == Errno::ENOMEM && matches!(placement, Placement::Fixed(_)) {
+                if self.host_reserve(start, end).is_err() {
+                    eprintln!("vmx: cannot restore the guest address space reservation");
+                    std::process::abort();
+                }
+                Self::carve(&mut t, start, end);
+            }
+            return Err(e);
+        }
         Self::carve(&mut t, start, end);
         let kind = match backing {
             Backing::Anon(k) => k,
