@@ -6,7 +6,6 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::{vmx_cmd, TempDir};
 
@@ -128,27 +127,13 @@ fn hello_bytes(test: &str) -> Option<Vec<u8>> {
     common::riscv_sample(test, "hello").map(|p| fs::read(p).unwrap())
 }
 
-/// A real `.aot` of the hello sample, made by `vmx translate` (once per test process: the
-/// tests that damage it share it).
-fn real_aot(test: &str, dir: &TempDir) -> Option<Vec<u8>> {
-    static AOT: OnceLock<Vec<u8>> = OnceLock::new();
+/// The bytes of a real `.aot` of the hello sample, made by `vmx translate` (shared with
+/// the other tests through [`common::translate_cached`]).
+fn real_aot(test: &str) -> Option<Vec<u8>> {
     let elf = common::riscv_sample(test, "hello")?;
-    let bytes = AOT.get_or_init(|| {
-        let out = dir.join("good.aot");
-        let mut cmd = translate(&elf, &out);
-        let res = common::run_translate(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            res.status == 0 && out.is_file(),
-            "could not make a valid .aot to damage: `{}` failed with status {}:\n{}",
-            common::show(&cmd),
-            res.status,
-            res.stderr_text()
-        );
-        let bytes = fs::read(&out).unwrap();
-        fs::remove_file(&out).unwrap();
-        bytes
-    });
-    Some(bytes.clone())
+    let aot = common::translate_cached(&elf)
+        .unwrap_or_else(|e| panic!("could not make a valid .aot to damage: {e}"));
+    Some(fs::read(aot).unwrap())
 }
 
 #[test]
@@ -315,7 +300,7 @@ fn elf_given_to_exec_without_interp_is_not_an_aot() {
 #[test]
 fn corrupt_aot_payload() {
     let dir = TempDir::new("corrupt-aot");
-    let Some(good) = real_aot("corrupt_aot_payload", &dir) else {
+    let Some(good) = real_aot("corrupt_aot_payload") else {
         return;
     };
     let len = good.len();
@@ -347,7 +332,7 @@ fn corrupt_aot_payload() {
 #[test]
 fn truncated_aot() {
     let dir = TempDir::new("truncated-aot");
-    let Some(good) = real_aot("truncated_aot", &dir) else {
+    let Some(good) = real_aot("truncated_aot") else {
         return;
     };
     for (name, keep) in [
@@ -365,7 +350,7 @@ fn truncated_aot() {
 #[test]
 fn aot_with_trailing_garbage() {
     let dir = TempDir::new("trailing-aot");
-    let Some(mut bytes) = real_aot("aot_with_trailing_garbage", &dir) else {
+    let Some(mut bytes) = real_aot("aot_with_trailing_garbage") else {
         return;
     };
     bytes.extend_from_slice(b"trailing garbage");
@@ -381,7 +366,7 @@ fn aot_with_trailing_garbage() {
 #[test]
 fn aot_from_another_format_version() {
     let dir = TempDir::new("version-aot");
-    let Some(mut bytes) = real_aot("aot_from_another_format_version", &dir) else {
+    let Some(mut bytes) = real_aot("aot_from_another_format_version") else {
         return;
     };
     assert_eq!(&bytes[..8], b"VMXAOT\r\n", "unexpected .aot magic");

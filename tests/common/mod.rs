@@ -7,6 +7,8 @@
 //! - `VMX_TEST_TIMEOUT`: seconds one guest run may take (default 120).
 //! - `VMX_TEST_TRANSLATE_TIMEOUT`: seconds one `vmx translate` may take (default 600: a
 //!   statically linked glibc program is a lot of code).
+//! - `VMX_TEST_NO_CACHE`: set to translate afresh every time instead of reusing
+//!   translations made by the same vmx binary of the same ELF (see [`translate_cached`]).
 //!
 //! Guest binaries come from `samples/build/`, made by `cargo xtask build-samples` (and
 //! `cargo xtask build-bzip2`). When they are missing the tests fail and say so, unless the
@@ -15,13 +17,16 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;
+use std::hash::Hasher;
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const RISCV_CC: &str = "riscv64-linux-gnu-gcc";
@@ -84,6 +89,95 @@ pub fn translate_timeout() -> Duration {
 /// Runs a `vmx translate …` command with [`translate_timeout`].
 pub fn run_translate(cmd: &mut Command) -> Result<Outcome, String> {
     run_with_timeout(cmd, None, translate_timeout())
+}
+
+/// FNV-1a, enough to key a cache of test artefacts.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+/// `vmx translate <elf> -o <somewhere>`, reusing an earlier translation of the same ELF
+/// bytes by the same vmx binary (same path, size and modification time). Translations are
+/// kept under cargo's `CARGO_TARGET_TMPDIR`, so the test binaries share them and a rerun of
+/// the tests with an unchanged vmx does not translate again. Returns the `.aot` path.
+pub fn translate_cached(elf: &Path) -> Result<PathBuf, String> {
+    let elf_bytes = fs::read(elf).map_err(|e| format!("reading {}: {e}", elf.display()))?;
+    let vmx = vmx();
+    let meta = fs::metadata(&vmx).map_err(|e| format!("{}: {e}", vmx.display()))?;
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.write(vmx.as_os_str().as_encoded_bytes());
+    h.write_u64(meta.len());
+    if let Ok(t) = meta.modified() {
+        if let Ok(d) = t.duration_since(std::time::UNIX_EPOCH) {
+            h.write_u128(d.as_nanos());
+        }
+    }
+    h.write(&elf_bytes);
+    let key = h.finish();
+    let name = elf
+        .file_name()
+        .map_or_else(|| "guest".to_string(), |n| n.to_string_lossy().into_owned());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vmx-test-translations");
+    fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let cached = dir.join(format!("{name}-{key:016x}.aot"));
+    let no_cache = std::env::var_os("VMX_TEST_NO_CACHE").is_some_and(|v| !v.is_empty());
+
+    // One translation at a time per key within this process; others wait and reuse it.
+    static LOCKS: OnceLock<Mutex<HashMap<u64, Arc<Mutex<()>>>>> = OnceLock::new();
+    let lock = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default()
+        .clone();
+    let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if cached.is_file() && !no_cache {
+        return Ok(cached);
+    }
+    let partial = dir.join(format!("{name}-{key:016x}.{}.partial", std::process::id()));
+    let mut cmd = vmx_cmd();
+    cmd.arg("translate").arg(elf).arg("-o").arg(&partial);
+    let out = run_translate(&mut cmd)?;
+    if out.status != 0 || !partial.is_file() {
+        let _ = fs::remove_file(&partial);
+        return Err(format!(
+            "`{}` failed with status {}{}:\n{}",
+            show(&cmd),
+            out.status,
+            if partial.is_file() {
+                ""
+            } else {
+                " and wrote no .aot"
+            },
+            indent(&out.stderr_text(), "    ")
+        ));
+    }
+    fs::rename(&partial, &cached).map_err(|e| format!("renaming to {}: {e}", cached.display()))?;
+    // Translations of this program by earlier vmx builds are of no further use.
+    if let Ok(entries) = fs::read_dir(&dir) {
+        let prefix = format!("{name}-");
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let key_part = file
+                .strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(".aot"));
+            if key_part.is_some_and(|k| k.len() == 16) && entry.path() != cached {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(cached)
 }
 
 fn mtime(path: &Path) -> Option<std::time::SystemTime> {
