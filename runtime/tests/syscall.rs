@@ -695,3 +695,35 @@ fn main_thread_tid_is_pid() {
     assert_ne!(other, pid);
     assert!(other > 0);
 }
+
+#[test]
+fn clone_forks_and_wait4_reaps() {
+    let t = T::new();
+    // CLONE_VM without CLONE_VFORK would be a thread: not supported here.
+    assert_eq!(t.call(nr::CLONE, &[0x100 | 17, 0, 0, 0, 0]), ENOSYS);
+    // fork with CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | SIGCHLD.
+    let flags = 0x10_0000 | 0x100_0000 | 17;
+    let (r, out, st) = t.run(nr::CLONE, &[flags, 0, S, 0, S + 8]);
+    assert_eq!(out, SysOutcome::Continue);
+    if r == 0 {
+        // The child: its guest tid is its pid, written to the child tid slot.
+        let ok = t.call(nr::GETPID, &[]) == t.call(nr::GETTID, &[])
+            && t.mem.read_u32(S + 8).unwrap() as i64 == t.call(nr::GETPID, &[])
+            && st.x[2] == 0x7fff_0000;
+        let (_, out, _) = t.run(nr::EXIT_GROUP, &[if ok { 42 } else { 1 }]);
+        let SysOutcome::Exit(code) = out else {
+            unreachable!()
+        };
+        // SAFETY: leaving the forked child without running the test harness's code.
+        unsafe { libc::_exit(code) };
+    }
+    assert!(r > 0);
+    assert_eq!(t.mem.read_u32(S).unwrap() as i64, r, "CLONE_PARENT_SETTID");
+    assert_eq!(t.call(nr::WAIT4, &[r as u64, S + 16, 0, 0]), r);
+    let status = t.mem.read_u32(S + 16).unwrap();
+    assert_eq!(
+        (status >> 8) & 0xff,
+        42,
+        "child checks passed (status {status:#x})"
+    );
+}

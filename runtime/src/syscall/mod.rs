@@ -70,6 +70,12 @@ pub struct KernelConfig {
     pub brk_start: u64,
 }
 
+/// Runs a guest `execve` of a riscv64 executable: receives the host path of the
+/// program, the guest's argv and envp, and replaces the process (typically by
+/// executing vmx itself on the program). Returns only on failure, with the errno for
+/// the guest.
+pub type ExecHandler = Box<dyn Fn(&std::path::Path, &[Vec<u8>], &[Vec<u8>]) -> Errno + Send + Sync>;
+
 /// Linux's `PATH_MAX`.
 const PATH_MAX: usize = 4096;
 /// Linux's `MAX_RW_COUNT`: the most one read/write transfers.
@@ -79,8 +85,8 @@ const MAX_RW_COUNT: u64 = 0x7fff_f000;
 pub struct Kernel {
     mem: Arc<GuestMemory>,
     cfg: KernelConfig,
-    /// Host (= guest) process id.
-    pid: i32,
+    /// Host (= guest) process id (changes in a forked child).
+    pid: AtomicI32,
     /// Current program break (guest-visible value, not page-aligned).
     brk: Mutex<u64>,
     signals: Mutex<signal::SignalState>,
@@ -97,6 +103,8 @@ pub struct Kernel {
     threads: AtomicUsize,
     /// `personality` value.
     persona: AtomicU64,
+    /// Runs a guest `execve` of a guest-ISA executable (set by the CLI).
+    exec_handler: std::sync::OnceLock<ExecHandler>,
     /// Host tid of the guest's main thread, which the guest sees as tid == pid
     /// (0 until the first syscall).
     main_tid: AtomicI32,
@@ -116,7 +124,7 @@ impl Kernel {
         Kernel {
             mem,
             cfg,
-            pid: host::getpid(),
+            pid: AtomicI32::new(host::getpid()),
             brk: Mutex::new(brk),
             signals: Mutex::new(signal::SignalState::new()),
             icache_flush: AtomicBool::new(false),
@@ -128,6 +136,7 @@ impl Kernel {
             threads: AtomicUsize::new(1),
             persona: AtomicU64::new(0),
             main_tid: AtomicI32::new(0),
+            exec_handler: std::sync::OnceLock::new(),
         }
     }
 
@@ -150,6 +159,10 @@ impl Kernel {
         if !matches!(out, SysOutcome::Exit(_)) {
             st.x[10] = ret;
         }
+        // A forked child (clone with a new stack) continues on that stack.
+        if let Some(sp) = proc::CHILD_SP.with(|c| c.take()) {
+            st.x[2] = sp;
+        }
         out
     }
 
@@ -169,14 +182,14 @@ impl Kernel {
         };
         if let Some(pre) = pre {
             let line = match out {
-                SysOutcome::Exit(_) => format!("{} {pre}\n", self.pid),
+                SysOutcome::Exit(_) => format!("{} {pre}\n", self.pid()),
                 SysOutcome::Killed(s) => format!(
                     "{} {pre} = 0\n--- killed by signal {s} ({}) ---\n",
-                    self.pid,
+                    self.pid(),
                     signal::name(s)
                 ),
                 SysOutcome::Continue => {
-                    format!("{} {pre} = {}\n", self.pid, strace::format_ret(nr, ret))
+                    format!("{} {pre} = {}\n", self.pid(), strace::format_ret(nr, ret))
                 }
             };
             let _ = std::io::stderr().write_all(line.as_bytes());
@@ -188,6 +201,18 @@ impl Kernel {
     /// the last call? The interpreter / dispatcher then drops stale decoded code.
     pub fn take_icache_flush(&self) -> bool {
         self.icache_flush.swap(false, Ordering::AcqRel)
+    }
+
+    /// The guest's process id (the host's).
+    pub fn pid(&self) -> i32 {
+        self.pid.load(Ordering::Relaxed)
+    }
+
+    /// Installs the handler for guest `execve` of riscv64 programs (once). Without
+    /// one, such an `execve` goes to the host kernel like any other (which runs it
+    /// only if a binfmt_misc handler is registered) — the same as qemu-user.
+    pub fn set_exec_handler(&self, h: ExecHandler) {
+        let _ = self.exec_handler.set(h);
     }
 
     /// The current program break.
@@ -226,7 +251,7 @@ impl Kernel {
                 Err(m) => m,
             };
         if host == main {
-            self.pid
+            self.pid()
         } else {
             host
         }
@@ -240,7 +265,7 @@ impl Kernel {
     /// The host tid for a guest tid.
     fn host_tid(&self, guest_tid: i32) -> i32 {
         match self.main_tid.load(Ordering::Acquire) {
-            m if guest_tid == self.pid && m != 0 => m,
+            m if guest_tid == self.pid() && m != 0 => m,
             _ => guest_tid,
         }
     }
@@ -297,7 +322,7 @@ impl Kernel {
         };
         let (who, tail) = (&rest[..slash], &rest[slash + 1..]);
         tail == leaf
-            && (who == b"self" || who == b"thread-self" || who == self.pid.to_string().as_bytes())
+            && (who == b"self" || who == b"thread-self" || who == self.pid().to_string().as_bytes())
     }
 
     /// The path the host should see for a guest path that only reads (open, stat,
@@ -473,7 +498,7 @@ impl Kernel {
             }
             // process
             EXIT | EXIT_GROUP => return Ok(Flow::Exit((a[0] & 0xff) as i32)),
-            GETPID => Ok(self.pid as u64),
+            GETPID => Ok(self.pid() as u64),
             GETPPID => host::int3(libc::SYS_getppid, 0, 0, 0),
             GETTID => Ok(self.guest_tid() as u64),
             GETUID => host::int3(libc::SYS_getuid, 0, 0, 0),
@@ -524,6 +549,8 @@ impl Kernel {
             GETRANDOM => proc::getrandom(self, a),
             FUTEX => proc::futex(self, a),
             WAIT4 => proc::wait4(self, a),
+            CLONE => proc::clone(self, a),
+            EXECVE => proc::execve(self, a),
             WAITID => proc::waitid(self, a),
             // signals
             RT_SIGACTION => signal::rt_sigaction(self, a),
@@ -568,7 +595,7 @@ impl Kernel {
 impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kernel")
-            .field("pid", &self.pid)
+            .field("pid", &self.pid())
             .field("brk", &self.brk())
             .field("cfg", &self.cfg)
             .finish()

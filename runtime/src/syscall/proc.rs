@@ -52,7 +52,7 @@ pub(super) fn set_robust_list(k: &Kernel, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn get_robust_list(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let pid = a[0] as i32;
-    if pid != 0 && pid != k.pid && pid != k.guest_tid() {
+    if pid != 0 && pid != k.pid() && pid != k.guest_tid() {
         return Err(Errno::EPERM);
     }
     let (head, len) = *lock(&k.robust_list);
@@ -140,7 +140,7 @@ fn host_rlimit(res: u32) -> Result<(u64, u64), Errno> {
 
 pub(super) fn prlimit64(k: &Kernel, pid: u64, res: u64, new: u64, old: u64) -> SysResult {
     let pid = pid as i32;
-    if pid != 0 && pid != k.pid {
+    if pid != 0 && pid != k.pid() {
         let newp = k.opt_in_ptr(new, 16)?;
         let oldp = k.opt_out_ptr(old, 16)?;
         // SAFETY: NULL or checked guest `struct rlimit64`s (same layout).
@@ -364,4 +364,167 @@ pub(super) fn waitid(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let ru = k.opt_out_ptr(a[4], 144)?;
     // SAFETY: NULL or checked guest `siginfo_t` (128 bytes, same layout) and `rusage`.
     unsafe { host::sys(libc::SYS_waitid, [a[0], a[1], info, a[3], ru, 0]) }
+}
+
+thread_local! {
+    /// Set in a forked child that must continue on a new stack (`clone` with a stack).
+    pub(super) static CHILD_SP: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+
+/// `clone` for new processes (fork, vfork, posix_spawn): a host fork. Threads
+/// (`CLONE_VM` without `CLONE_VFORK`, `CLONE_THREAD`) are not supported here.
+///
+/// `CLONE_VM|CLONE_VFORK` (vfork, posix_spawn) is emulated by a plain fork: the child
+/// runs on the given stack in a copy of the parent's memory, and the parent does not
+/// wait for the child's exec. Errors the child stores in shared memory before failing
+/// to exec are therefore not seen by the parent (it sees the child exit with 127).
+pub(super) fn clone(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    let (flags, newsp, ptid, ctid) = (a[0], a[1], a[2], a[4]);
+    if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+        k.report_variant(super::nr::CLONE, flags, "thread creation, flags");
+        return Err(Errno::ENOSYS);
+    }
+    let known = 0xff
+        | CLONE_VM
+        | CLONE_VFORK
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_SETTID
+        | CLONE_CHILD_CLEARTID;
+    if flags & !known != 0 {
+        // CLONE_FILES/FS/SIGHAND sharing and namespaces cannot be had with a fork.
+        k.report_variant(super::nr::CLONE, flags, "flags");
+        return Err(Errno::EINVAL);
+    }
+    let exit_signal = flags & 0xff;
+    let pid = if exit_signal == libc::SIGCHLD as u64 {
+        // glibc's fork runs its atfork handlers (malloc & stdio locks) for the host.
+        // SAFETY: fork has no memory-safety preconditions; the child only continues
+        // this thread, which holds no runtime locks here.
+        let r = unsafe { libc::fork() };
+        if r < 0 {
+            return Err(Errno::last());
+        }
+        r
+    } else {
+        // SAFETY: a fork-style clone (no CLONE_VM, no new stack, no pointers): the
+        // child gets a copy of the address space and continues this thread.
+        unsafe { host::sys(libc::SYS_clone, [exit_signal, 0, 0, 0, 0, 0]) }? as i32
+    };
+    if pid == 0 {
+        k.after_fork();
+        let me = k.pid() as u32;
+        if flags & CLONE_CHILD_SETTID != 0 {
+            let _ = k.mem.write_u32(ctid, me);
+        }
+        if flags & CLONE_CHILD_CLEARTID != 0 {
+            k.clear_child_tid.store(ctid, Ordering::Relaxed);
+        }
+        if newsp != 0 {
+            CHILD_SP.with(|c| c.set(Some(newsp)));
+        }
+        return Ok(0);
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        k.mem.write_u32(ptid, pid as u32)?;
+    }
+    Ok(pid as u64)
+}
+
+impl Kernel {
+    /// In a forked child: the process id changed and the calling thread is the only
+    /// (and so the main) thread.
+    fn after_fork(&self) {
+        self.pid.store(host::getpid(), Ordering::Relaxed);
+        self.main_tid.store(host::gettid(), Ordering::Release);
+        self.threads.store(1, Ordering::Relaxed);
+        self.clear_pending_signals();
+    }
+}
+
+/// Reads a NULL-terminated guest array of string pointers (argv, envp).
+fn string_array(k: &Kernel, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    const MAX_STRINGS: usize = 0x10_0000;
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    let mut total = 0usize;
+    for i in 0..MAX_STRINGS as u64 {
+        let p = k
+            .mem
+            .read_u64(addr.checked_add(i * 8).ok_or(Errno::EFAULT)?)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = k
+            .mem
+            .read_cstr_checked(p, crate::process::MAX_ARG_STRLEN)?
+            .ok_or(Errno::E2BIG)?;
+        total += s.len() + 1 + 8;
+        if total > (STACK_SIZE / 4) as usize {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+    }
+    Err(Errno::E2BIG)
+}
+
+fn is_riscv_elf(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut h = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut h))
+        .is_ok()
+        && h[..4] == *b"\x7fELF"
+        && u16::from_le_bytes([h[18], h[19]]) == 243
+}
+
+/// `execve`: a riscv64 program goes to the exec handler (vmx runs it); anything else
+/// (host programs, scripts) is executed by the host kernel, as qemu-user does.
+pub(super) fn execve(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    use std::os::unix::ffi::OsStrExt;
+    let path = k.host_path(k.path(a[0])?);
+    let argv = string_array(k, a[1])?;
+    let envp = string_array(k, a[2])?;
+    let host_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path.as_bytes()));
+    if let Some(h) = k.exec_handler.get() {
+        if is_riscv_elf(host_path) {
+            return Err(h(host_path, &argv, &envp));
+        }
+    }
+    let to_c = |v: &[Vec<u8>]| -> Result<Vec<std::ffi::CString>, Errno> {
+        v.iter()
+            .map(|s| std::ffi::CString::new(s.clone()).map_err(|_| Errno::EINVAL))
+            .collect()
+    };
+    let (cargv, cenvp) = (to_c(&argv)?, to_c(&envp)?);
+    let ptrs = |v: &[std::ffi::CString]| -> Vec<*const libc::c_char> {
+        v.iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    let (pargv, penvp) = (ptrs(&cargv), ptrs(&cenvp));
+    // SAFETY: NUL-terminated host strings and NULL-terminated arrays of them, all
+    // alive across the call (which only returns on failure).
+    unsafe {
+        host::sys(
+            libc::SYS_execve,
+            [
+                path.as_ptr() as u64,
+                pargv.as_ptr() as u64,
+                penvp.as_ptr() as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    }
 }

@@ -126,7 +126,7 @@ pub fn name(sig: i32) -> &'static str {
 }
 
 fn stop_self(k: &Kernel) {
-    let _ = host::int3(libc::SYS_kill, k.pid as u64, SIGSTOP as u64, 0);
+    let _ = host::int3(libc::SYS_kill, k.pid() as u64, SIGSTOP as u64, 0);
 }
 
 impl Kernel {
@@ -401,7 +401,7 @@ fn to_self(k: &Kernel, sig: i32) -> Result<Flow, Errno> {
 
 pub(super) fn kill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     let (pid, sig) = (a[0] as i32, check_sig(a[1])?);
-    if pid == k.pid {
+    if pid == k.pid() {
         return to_self(k, sig);
     }
     host::int3(libc::SYS_kill, pid as u64, sig as u64, 0).map(Flow::Ret)
@@ -423,9 +423,20 @@ pub(super) fn tgkill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    if tgid == k.pid && tid == k.guest_tid() {
+    if tgid == k.pid() && tid == k.guest_tid() {
         return to_self(k, sig);
     }
-    let htid = if tgid == k.pid { k.host_tid(tid) } else { tid };
+    let htid = if tgid == k.pid() {
+        k.host_tid(tid)
+    } else {
+        tid
+    };
     host::int3(libc::SYS_tgkill, tgid as u64, htid as u64, sig as u64).map(Flow::Ret)
+}
+
+impl Kernel {
+    /// Drops every pending signal (a forked child starts with none).
+    pub(super) fn clear_pending_signals(&self) {
+        lock(&self.signals).pending = 0;
+    }
 }
