@@ -81,7 +81,7 @@ struct ExecArgs {
     #[arg(long, env = "VMX_STRACE")]
     strace: bool,
     /// Print run statistics to stderr at exit.
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text")]
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     stats: Option<StatsArg>,
     /// Append the pcs the interpreter had to run to this file (a miss profile).
     #[arg(long = "profile-out")]

@@ -164,7 +164,8 @@ pub fn discover(image: &GuestImage, data: &[u8], extra_entries: &[u64]) -> Progr
         .map(|f| f.addr)
         .collect();
 
-    // Seed function starts.
+    // Every address known to start a function: symbols, FDEs, the entry point. These
+    // bound functions during exploration; only the reachable ones are translated.
     let mut starts: BTreeSet<u64> = BTreeSet::new();
     starts.insert(image.entry);
     starts.extend(symbols.keys().copied());
@@ -176,25 +177,34 @@ pub fn discover(image: &GuestImage, data: &[u8], extra_entries: &[u64]) -> Progr
             .filter(|a| image.is_code(*a)),
     );
 
+    // Roots: the entry point, functions whose address is stored in data (function
+    // pointers, vtables, init arrays), and pcs a previous run had to interpret.
+    let mut roots: Vec<u64> = vec![image.entry];
+    roots.extend(pointers_in_data(image, data, &starts));
+
     // Profile pcs inside a known symbol's range become resume points of that function;
     // others become function starts.
     let mut extra_points: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
     for &pc in extra_entries {
         match containing_symbol(image, pc) {
             Some(f) if f != pc => {
-                starts.insert(f);
+                roots.push(f);
                 extra_points.entry(f).or_default().insert(pc);
             }
             _ => {
                 if image.is_code(pc) {
                     starts.insert(pc);
+                    roots.push(pc);
                 }
             }
         }
     }
 
     let mut done: BTreeMap<u64, Function> = BTreeMap::new();
-    let mut work: Vec<u64> = starts.iter().copied().collect();
+    let mut work: Vec<u64> = roots;
+    work.sort_unstable();
+    work.dedup();
+    work.reverse();
     while let Some(entry) = work.pop() {
         if done.contains_key(&entry) || code.fetch(entry).is_none() {
             continue;
@@ -214,6 +224,12 @@ pub fn discover(image: &GuestImage, data: &[u8], extra_entries: &[u64]) -> Progr
                         work.push(t);
                     }
                 }
+            }
+        }
+        // Functions whose address the code computes (`auipc`/`lui` + `addi`).
+        for t in code_address_refs(&f, &starts) {
+            if !done.contains_key(&t) {
+                work.push(t);
             }
         }
         let mut f = f;
@@ -492,4 +508,49 @@ fn jump_table(code: &Code, path: &[(u64, Insn)], inside: &dyn Fn(u64) -> bool) -
     targets.sort_unstable();
     targets.dedup();
     Some(targets)
+}
+
+/// Known function starts stored as 8-byte little-endian words in the file-backed part of
+/// any segment.
+fn pointers_in_data(image: &GuestImage, data: &[u8], starts: &BTreeSet<u64>) -> Vec<u64> {
+    let mut found = BTreeSet::new();
+    for seg in &image.segments {
+        let Some(bytes) = data.get(seg.offset as usize..(seg.offset + seg.filesz) as usize) else {
+            continue;
+        };
+        // Align to the guest address, not the file offset.
+        let skip = ((8 - (seg.vaddr % 8)) % 8) as usize;
+        for w in bytes.get(skip..).unwrap_or_default().chunks_exact(8) {
+            let v = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+            if starts.contains(&v) {
+                found.insert(v);
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// Known function starts that `f` materialises in a register (`lui`/`auipc` + `addi`).
+fn code_address_refs(f: &Function, starts: &BTreeSet<u64>) -> Vec<u64> {
+    let mut out = Vec::new();
+    for b in &f.blocks {
+        let mut regs: [Option<u64>; 32] = [None; 32];
+        for &(pc, i) in &b.insns {
+            let v = match i.op {
+                Op::Lui => Some(i.imm as u64),
+                Op::Auipc => Some(pc.wrapping_add(i.imm as u64)),
+                Op::Addi => regs[i.rs1 as usize].map(|c| c.wrapping_add(i.imm as u64)),
+                _ => None,
+            };
+            if i.rd != 0 {
+                if let Some(c) = v {
+                    if starts.contains(&c) {
+                        out.push(c);
+                    }
+                }
+                regs[i.rd as usize] = v;
+            }
+        }
+    }
+    out
 }
