@@ -1,6 +1,8 @@
 //! Every sample under `samples/`, run three ways and compared with its golden files:
 //!
-//! 1. translated: `vmx translate <elf> -o <tmp>.aot`, then `vmx exec <tmp>.aot <args>`;
+//! 1. translated: `vmx translate <elf> -o <x>.aot` (shared by the tests through a cache keyed
+//!    by the vmx binary and the ELF, see `common::translate_cached`), then
+//!    `vmx exec <x>.aot <args>`;
 //! 2. interpreted: `vmx exec --engine=interp <elf> <args>`;
 //! 3. qemu-riscv64 on the same ELF (the reference the golden files were blessed from),
 //!    skipped with a message when qemu is not installed.
