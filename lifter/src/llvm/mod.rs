@@ -515,19 +515,22 @@ impl<'ctx> FnBuilder<'ctx, '_> {
                 _ => {
                     // Indirect jump (or a jump with an unusual link register).
                     let slow = self.ctx.append_basic_block(self.func, "ijump_slow");
-                    match self.guest.jump_tables.get(&pc) {
-                        Some(targets) => {
-                            let cases: Vec<_> = targets
-                                .iter()
-                                .filter_map(|t| {
-                                    Some((self.i64t.const_int(*t, false), *self.blocks.get(t)?))
-                                })
-                                .collect();
-                            self.b.build_switch(target, slow, &cases)?;
-                        }
-                        None => {
-                            self.b.build_unconditional_branch(slow)?;
-                        }
+                    // Known targets: the recovered jump table, else the function's
+                    // resume points (e.g. targets a previous run recorded).
+                    let targets = match self.guest.jump_tables.get(&pc) {
+                        Some(t) => t.as_slice(),
+                        None => self.guest.resume_points.as_slice(),
+                    };
+                    let cases: Vec<_> = targets
+                        .iter()
+                        .filter_map(|t| {
+                            Some((self.i64t.const_int(*t, false), *self.blocks.get(t)?))
+                        })
+                        .collect();
+                    if cases.is_empty() {
+                        self.b.build_unconditional_branch(slow)?;
+                    } else {
+                        self.b.build_switch(target, slow, &cases)?;
                     }
                     self.b.position_at_end(slow);
                     self.store_written()?;
