@@ -289,14 +289,14 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         used_x[1] = true;
         used_x[2] = true;
         self.x_written[0] = false;
-        for r in 1..32 {
-            if used_x[r] {
-                self.x[r] = Some(self.st); // placeholder, replaced by the alloca
+        for (slot, used) in self.x.iter_mut().zip(used_x).skip(1) {
+            if used {
+                *slot = Some(self.st); // placeholder, replaced by the alloca
             }
         }
-        for r in 0..32 {
-            if used_f[r] {
-                self.f[r] = Some(self.st);
+        for (slot, used) in self.f.iter_mut().zip(used_f) {
+            if used {
+                *slot = Some(self.st);
             }
         }
     }
