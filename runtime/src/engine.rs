@@ -213,7 +213,8 @@ extern "C" fn host_roundf(a: f32) -> f32 {
     a.round()
 }
 
-fn resolve_runtime_symbol(name: &str) -> Option<usize> {
+/// The address of a runtime helper or host library function translated code may call.
+pub fn resolve_runtime_symbol(name: &str) -> Option<usize> {
     Some(match name {
         "vmx_rt_syscall" => vmx_rt_syscall as *const () as usize,
         "vmx_rt_trap" => vmx_rt_trap as *const () as usize,

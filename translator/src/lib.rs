@@ -199,6 +199,22 @@ fn compile_chunk(
     Ok(buf.as_slice().to_vec())
 }
 
+/// Compile every function of `program` to host objects (one per compilation unit, in a
+/// deterministic order). Returns the objects and the number of units.
+pub fn compile_program(
+    program: &Program,
+    opts: &Options,
+) -> Result<(Vec<Vec<u8>>, usize), TranslateError> {
+    let (cpu, features) = host_cpu(&opts.cpu);
+    let units = chunks(program);
+    let objects = units
+        .par_iter()
+        .enumerate()
+        .map(|(i, funcs)| compile_chunk(program, funcs, i, &cpu, &features, opts.opt_level))
+        .collect::<Result<_, _>>()?;
+    Ok((objects, units.len()))
+}
+
 /// Translate a guest executable into an `.aot` file.
 pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats), TranslateError> {
     let image = GuestImage::parse(elf)?;
@@ -224,15 +240,9 @@ pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats)
         stats.discovery
     );
 
-    let (cpu, features) = host_cpu(&opts.cpu);
-    let units = chunks(&program);
-    stats.chunks = units.len();
     let t1 = Instant::now();
-    let objects: Vec<Vec<u8>> = units
-        .par_iter()
-        .enumerate()
-        .map(|(i, funcs)| compile_chunk(&program, funcs, i, &cpu, &features, opts.opt_level))
-        .collect::<Result<_, _>>()?;
+    let (objects, units) = compile_program(&program, opts)?;
+    stats.chunks = units;
     stats.compile = t1.elapsed();
 
     let functions = program
@@ -247,6 +257,7 @@ pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats)
     let mut profile = opts.profile.clone();
     profile.sort_unstable();
     profile.dedup();
+    let (cpu, features) = host_cpu(&opts.cpu);
     let header = AotHeader {
         guest_isa: image.isa.name().to_string(),
         host_triple: "x86_64-unknown-linux-gnu".into(),
