@@ -190,12 +190,14 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
     let program = PathBuf::from(&a.command[0]);
     let bytes = read_file(&program)?;
     let is_aot = bytes.starts_with(&vmx_aot_cache::format::MAGIC);
+    let mut profile_out = a.profile_out.clone();
     let loaded = match (a.engine, is_aot, through_cache) {
         (EngineArg::Interp, false, _) => engine::load_elf(bytes),
         (_, true, _) => engine::load_aot(&bytes),
         (EngineArg::Aot, false, true) => {
-            let aot = cached_translation(&bytes, &a.translate)
+            let (aot, profile) = cached_translation(&bytes, &a.translate)
                 .with_context(|| format!("{}", program.display()))?;
+            profile_out.get_or_insert(profile);
             engine::load_aot(&aot)
         }
         (EngineArg::Aot, false, false) => {
@@ -234,29 +236,46 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
             })
             .collect(),
         exe_path: std::fs::canonicalize(&program).unwrap_or(program.clone()),
-        profile_out: a.profile_out.clone(),
+        profile_out,
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())
 }
 
 /// The translation of `elf` from the cache, translating and storing it on a miss.
-fn cached_translation(elf: &[u8], o: &TranslateOpts) -> Result<Vec<u8>> {
-    let opts = translate_opts(o, load_profile(&o.profile)?);
-    let (cpu, _) = vmx_translator::host_cpu(&opts.cpu);
-    let key = cache::key(elf, vmx_translator::VERSION, &opts.canonical(), &cpu);
+///
+/// Each guest has a miss profile in the cache (`<key>.profile`, keyed without the
+/// profile): the run appends the pcs it had to interpret, and the next `vmx run`
+/// translates with them, so code is interpreted at most once. Returns the `.aot` bytes
+/// and the profile path the run should append to.
+fn cached_translation(elf: &[u8], o: &TranslateOpts) -> Result<(Vec<u8>, PathBuf)> {
     let cache = Cache::open_default().context("cache")?;
+    let base_opts = translate_opts(o, Vec::new());
+    let (cpu, _) = vmx_translator::host_cpu(&base_opts.cpu);
+    let base_key = cache::key(elf, vmx_translator::VERSION, &base_opts.canonical(), &cpu);
+    let profile_path = cache.dir().join(format!("{base_key}.profile"));
+    let mut profile = load_profile(&o.profile)?;
+    if let Ok(text) = std::fs::read_to_string(&profile_path) {
+        // A damaged profile only costs speed: ignore it.
+        profile.extend(parse_profile(&text).unwrap_or_default());
+    }
+    let opts = translate_opts(o, profile);
+    let key = cache::key(elf, vmx_translator::VERSION, &opts.canonical(), &cpu);
     if let Some(bytes) = cache.lookup(&key) {
         tracing::debug!(key, "cache hit");
-        return Ok(bytes);
+        return Ok((bytes, profile_path));
     }
     let _lock = cache.lock(&key).context("cache lock")?;
     if let Some(bytes) = cache.lookup(&key) {
-        return Ok(bytes);
+        return Ok((bytes, profile_path));
     }
-    tracing::debug!(key, "cache miss: translating");
+    tracing::debug!(
+        key,
+        profile_pcs = opts.profile.len(),
+        "cache miss: translating"
+    );
     let (aot, _) = translate(elf, &opts)?;
     let bytes = aot.to_bytes();
     cache.store(&key, &bytes).context("cache store")?;
-    Ok(bytes)
+    Ok((bytes, profile_path))
 }

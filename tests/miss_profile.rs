@@ -1,0 +1,99 @@
+//! The interpreter's miss profile feeds the next translation: `computed_jumps` reaches
+//! code that static discovery cannot find; the first run interprets it and records the
+//! pcs, and the next translation covers them, so nothing is interpreted again.
+
+mod common;
+
+use common::{riscv_sample, run, vmx_cmd, Sample, TempDir};
+
+/// `interp_insns` from `--stats=json` output on stderr.
+fn interp_insns(stderr: &[u8]) -> u64 {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"interp_insns\""))
+        .expect("stats line");
+    let v = line.split("\"interp_insns\":").nth(1).expect("field");
+    v.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .expect("number")
+}
+
+#[test]
+fn vmx_run_learns_from_its_misses() {
+    let Some(elf) = riscv_sample("miss_profile", "computed_jumps") else {
+        return;
+    };
+    let expected = Sample::load("computed_jumps").expected;
+    let cache = TempDir::new("miss-profile-cache");
+    let mut counts = Vec::new();
+    for _ in 0..3 {
+        let out = run(
+            vmx_cmd()
+                .env("VMX_CACHE_DIR", cache.path())
+                .arg("run")
+                .arg("--stats=json")
+                .arg(&elf),
+            None,
+        )
+        .expect("vmx run");
+        assert_eq!(
+            out.stdout, expected.stdout,
+            "output must not depend on the engine mix"
+        );
+        assert_eq!(out.status, expected.status);
+        counts.push(interp_insns(&out.stderr));
+    }
+    assert!(
+        counts[0] > 0,
+        "the first run must have interpreted the hidden targets"
+    );
+    assert_eq!(
+        counts[1], 0,
+        "the profiled translation interprets nothing: {counts:?}"
+    );
+    assert_eq!(counts[2], 0, "and the cache keeps it: {counts:?}");
+}
+
+#[test]
+fn translate_with_profile_covers_interpreted_code() {
+    let Some(elf) = riscv_sample("miss_profile", "computed_jumps") else {
+        return;
+    };
+    let dir = TempDir::new("miss-profile");
+    let (aot1, aot2, prof) = (
+        dir.path().join("a.aot"),
+        dir.path().join("b.aot"),
+        dir.path().join("p.txt"),
+    );
+    run(
+        vmx_cmd().arg("translate").arg(&elf).arg("-o").arg(&aot1),
+        None,
+    )
+    .expect("translate");
+    let first = run(
+        vmx_cmd()
+            .args(["exec", "--stats=json", "--profile-out"])
+            .arg(&prof)
+            .arg(&aot1),
+        None,
+    )
+    .expect("exec");
+    assert!(interp_insns(&first.stderr) > 0);
+    run(
+        vmx_cmd()
+            .arg("translate")
+            .arg("--profile")
+            .arg(&prof)
+            .arg(&elf)
+            .arg("-o")
+            .arg(&aot2),
+        None,
+    )
+    .expect("translate with profile");
+    let second = run(vmx_cmd().args(["exec", "--stats=json"]).arg(&aot2), None).expect("exec");
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(interp_insns(&second.stderr), 0);
+}
