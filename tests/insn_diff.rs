@@ -138,7 +138,7 @@ fn encodings() -> Vec<Insn> {
     per_op
         .into_values()
         .flatten()
-        .filter(|i| testable(i))
+        .filter(testable)
         .collect()
 }
 
