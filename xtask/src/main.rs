@@ -245,7 +245,11 @@ fn ci(skip: &[String]) -> Result<()> {
             action: Box::new(samples::build_bzip2),
         },
         cargo_step("build", &["build", "--release"]),
-        cargo_step("test", &["test", "--workspace", "--release"]),
+        // --no-fail-fast: one failing test binary should not hide the others' results.
+        cargo_step(
+            "test",
+            &["test", "--workspace", "--release", "--no-fail-fast"],
+        ),
     ];
     if let Some(unknown) = skip
         .iter()
