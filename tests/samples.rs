@@ -121,6 +121,7 @@ sample_tests!(
     exit_status,
     file_io,
     float_printf,
+    fp_rounding,
     hello,
     jit_fencei,
     malloc_heavy,

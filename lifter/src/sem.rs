@@ -172,6 +172,16 @@ pub trait Sem {
     fn bool_or(&mut self, a: Self::B, b: Self::B) -> Self::B;
     /// 1 for true, 0 for false.
     fn bool_to_int(&mut self, c: Self::B) -> Self::I;
+    /// Structured conditional: the value of `cold(self)` when `c` holds, else of
+    /// `hot(self)`; only the side taken runs. `c` is expected to be rarely true: the
+    /// LLVM backend lays `cold` out as unlikely code (a branch with weights and a phi),
+    /// the interpreter evaluates one closure. The closures compute values only: they
+    /// must not request control effects ([`Sem::jump`], [`Sem::branch`], [`Sem::trap`])
+    /// or write registers.
+    fn if_else<C, H>(&mut self, c: Self::B, cold: C, hot: H) -> Self::I
+    where
+        C: FnOnce(&mut Self) -> Self::I,
+        H: FnOnce(&mut Self) -> Self::I;
 
     // ---- memory (little-endian; `size` in bytes: 1, 2, 4 or 8) ----
     fn load(&mut self, addr: Self::I, size: u32) -> Self::I;

@@ -290,6 +290,17 @@ impl Sem for Interp<'_> {
     fn bool_to_int(&mut self, c: bool) -> u64 {
         c as u64
     }
+    fn if_else<C, H>(&mut self, c: bool, cold: C, hot: H) -> u64
+    where
+        C: FnOnce(&mut Self) -> u64,
+        H: FnOnce(&mut Self) -> u64,
+    {
+        if c {
+            cold(self)
+        } else {
+            hot(self)
+        }
+    }
 
     fn load(&mut self, addr: u64, size: u32) -> u64 {
         let p = self.host(addr);

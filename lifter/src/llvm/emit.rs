@@ -44,7 +44,7 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         ok(self.b.build_bit_cast(v, self.float_ty(w), "")).into_float_value()
     }
 
-    fn from_float(&self, w: FW, v: FloatValue<'ctx>) -> IntValue<'ctx> {
+    fn bits_of_float(&self, w: FW, v: FloatValue<'ctx>) -> IntValue<'ctx> {
         let bits = ok(self.b.build_bit_cast(v, self.int_ty(w.bits()), "")).into_int_value();
         match w {
             FW::S => ok(self.b.build_int_z_extend(bits, self.i64t, "")),
@@ -265,6 +265,36 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
     fn bool_to_int(&mut self, c: Self::B) -> Self::I {
         ok(self.b.build_int_z_extend(c, self.i64t, ""))
     }
+    fn if_else<C, H>(&mut self, c: Self::B, cold: C, hot: H) -> Self::I
+    where
+        C: FnOnce(&mut Self) -> Self::I,
+        H: FnOnce(&mut Self) -> Self::I,
+    {
+        let cold_bb = self.ctx.append_basic_block(self.func, "cold");
+        let hot_bb = self.ctx.append_basic_block(self.func, "hot");
+        let join = self.ctx.append_basic_block(self.func, "join");
+        let br = ok(self.b.build_conditional_branch(c, cold_bb, hot_bb));
+        // !prof branch_weights: the cold side is (almost) never taken.
+        let i32t = self.ctx.i32_type();
+        let weights = self.ctx.metadata_node(&[
+            self.ctx.metadata_string("branch_weights").into(),
+            i32t.const_int(1, false).into(),
+            i32t.const_int(1 << 20, false).into(),
+        ]);
+        let _ = br.set_metadata(weights, self.ctx.get_kind_id("prof"));
+        self.b.position_at_end(cold_bb);
+        let cv = cold(self);
+        let cold_end = self.b.get_insert_block().expect("positioned");
+        ok(self.b.build_unconditional_branch(join));
+        self.b.position_at_end(hot_bb);
+        let hv = hot(self);
+        let hot_end = self.b.get_insert_block().expect("positioned");
+        ok(self.b.build_unconditional_branch(join));
+        self.b.position_at_end(join);
+        let phi = ok(self.b.build_phi(self.i64t, ""));
+        phi.add_incoming(&[(&cv, cold_end), (&hv, hot_end)]);
+        phi.as_basic_value().into_int_value()
+    }
 
     fn load(&mut self, addr: Self::I, size: u32) -> Self::I {
         let p = self.guest_ptr(addr);
@@ -398,14 +428,14 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
             FBin::Mul => ok(self.b.build_float_mul(a, b, "")),
             FBin::Div => ok(self.b.build_float_div(a, b, "")),
         };
-        self.from_float(w, r)
+        self.bits_of_float(w, r)
     }
     fn fsqrt(&mut self, w: FW, a: Self::I) -> Self::I {
         let a = self.to_float(w, a);
         let r = self
             .intrinsic("llvm.sqrt", &[self.float_ty(w).into()], &[a.into()])
             .into_float_value();
-        self.from_float(w, r)
+        self.bits_of_float(w, r)
     }
     fn ffma(&mut self, w: FW, a: Self::I, b: Self::I, c: Self::I) -> Self::I {
         let (a, b, c) = (
@@ -420,7 +450,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
                 &[a.into(), b.into(), c.into()],
             )
             .into_float_value();
-        self.from_float(w, r)
+        self.bits_of_float(w, r)
     }
     fn fcmp(&mut self, op: FCmp, w: FW, a: Self::I, b: Self::I) -> Self::B {
         let (a, b) = (self.to_float(w, a), self.to_float(w, b));
@@ -444,7 +474,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
         let r = self
             .intrinsic(name, &[self.float_ty(w).into()], &[a.into()])
             .into_float_value();
-        self.from_float(w, r)
+        self.bits_of_float(w, r)
     }
     fn fcvt_to_int(&mut self, w: FW, a: Self::I, bits: u32, signed: bool) -> Self::I {
         let a = self.to_float(w, a);
@@ -476,7 +506,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
         } else {
             ok(self.b.build_unsigned_int_to_float(v, self.float_ty(w), ""))
         };
-        self.from_float(w, r)
+        self.bits_of_float(w, r)
     }
     fn fcvt_float(&mut self, from: FW, to: FW, a: Self::I) -> Self::I {
         let a = self.to_float(from, a);
@@ -485,7 +515,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
             (FW::S, FW::D) => ok(self.b.build_float_ext(a, self.float_ty(to), "")),
             _ => a,
         };
-        self.from_float(to, r)
+        self.bits_of_float(to, r)
     }
 
     fn csr_read(&mut self, n: u16) -> Option<Self::I> {

@@ -4,9 +4,39 @@
 //! NaN-boxed (upper 32 bits all ones) and an improperly boxed input reads as the
 //! canonical NaN. Every arithmetic result that is a NaN becomes the canonical NaN.
 //!
-//! Not modelled yet: accrued exception flags (`fflags` reads what software wrote) and
-//! static/dynamic rounding modes other than round-to-nearest-even for arithmetic
-//! (conversions to integer honour every rounding mode).
+//! # Rounding modes
+//!
+//! Every operation honours its rounding mode: the static `rm` field or, for `rm` = DYN,
+//! `frm` in `fcsr`. The backends only provide round-to-nearest-even primitives (the
+//! host's), so the other modes are derived here, once, for both engines:
+//!
+//! 1. describe the exact result `x` relative to a nearby representable `r` (an
+//!    [`Exact`]): `x - r = e + t` with error terms that are themselves computed exactly
+//!    with host RNE operations: TwoSum for sums, `fma(a, b, -p)` for products, the
+//!    remainder `fma(-q, b, a)` for quotients, `fma(-r, r, a)` for square roots, and for
+//!    single precision the operation carried out in double precision (exact for
+//!    products and conversions, with an exact error term otherwise) then narrowed;
+//! 2. [`locate`] where `x` lies: above or below `r`, exactly halfway to the
+//!    neighbour, or beyond halfway (only possible after a double rounding);
+//! 3. [`pick`] `r` or its neighbour one ulp away (integer steps on the bits, so ±0,
+//!    subnormals, max-finite and infinities fall out) for the mode.
+//!
+//! Results that underflow are handled by scaling the operands by a power of two into
+//! the range where the error terms are exact, and measuring the error on the scaled
+//! subnormal grid. Overflow rounds to infinity or to max-finite as the mode says.
+//!
+//! Round-to-nearest-even costs nothing extra: a static RNE operation is the host
+//! operation alone, and a dynamic one is `frm == 0 ? host op : exact path` with the
+//! exact path laid out as cold code ([`Sem::if_else`]).
+//!
+//! Known gaps:
+//! - Double-precision FMA results in or near the subnormal range rely on ErrFma staying
+//!   exact on the 2^-1074 grid after scaling; this is checked by randomized tests
+//!   against an exact model (`runtime/tests/fp_rounding.rs`), not proven.
+//! - `frm` values 5..7 (reserved; an illegal instruction on hardware) round to nearest.
+//! - Accrued exception flags are not modelled (`fflags` reads what software wrote).
+//!
+//! Conversions to integer honour every rounding mode through [`Sem::fround`].
 
 use super::{addr, base::read_csr, sext32};
 use crate::rv::insn::{csr, Insn, Op, RM_DYN};
@@ -37,13 +67,21 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             };
             let a = read_f(s, i.rs1, w);
             let b = read_f(s, i.rs2, w);
-            let v = s.fbin(op, w, a, b);
+            let rne = move |s: &mut S| s.fbin(op, w, a, b);
+            let exact = move |s: &mut S| exact_bin(s, op, w, a, b);
+            let Some(v) = rounded(s, i.rm, rne, exact) else {
+                return s.trap(Trap::Illegal);
+            };
             let v = canonicalize(s, w, v);
             write_f(s, i.rd, w, v);
         }
         FsqrtS | FsqrtD => {
             let a = read_f(s, i.rs1, w);
-            let v = s.fsqrt(w, a);
+            let rne = move |s: &mut S| s.fsqrt(w, a);
+            let exact = move |s: &mut S| exact_sqrt(s, w, a);
+            let Some(v) = rounded(s, i.rm, rne, exact) else {
+                return s.trap(Trap::Illegal);
+            };
             let v = canonicalize(s, w, v);
             write_f(s, i.rd, w, v);
         }
@@ -58,7 +96,11 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             if matches!(i.op, FmsubS | FmsubD | FnmaddS | FnmaddD) {
                 c = negate(s, w, c);
             }
-            let v = s.ffma(w, a, b, c);
+            let rne = move |s: &mut S| s.ffma(w, a, b, c);
+            let exact = move |s: &mut S| exact_fma(s, w, a, b, c);
+            let Some(v) = rounded(s, i.rm, rne, exact) else {
+                return s.trap(Trap::Illegal);
+            };
             let v = canonicalize(s, w, v);
             write_f(s, i.rd, w, v);
         }
@@ -143,12 +185,26 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
                 _ => (64, false),
             };
             let a = s.xreg(i.rs1);
-            let v = s.fcvt_from_int(w, a, bits, signed);
+            let rne = move |s: &mut S| s.fcvt_from_int(w, a, bits, signed);
+            let v = if w == FW::D && bits == 32 {
+                // Every 32-bit integer is a double: no rounding.
+                rne(s)
+            } else {
+                let exact = move |s: &mut S| exact_from_int(s, w, a, bits, signed);
+                let Some(v) = rounded(s, i.rm, rne, exact) else {
+                    return s.trap(Trap::Illegal);
+                };
+                v
+            };
             write_f(s, i.rd, w, v);
         }
         FcvtSD => {
             let a = read_f(s, i.rs1, FW::D);
-            let v = s.fcvt_float(FW::D, FW::S, a);
+            let rne = move |s: &mut S| s.fcvt_float(FW::D, FW::S, a);
+            let exact = move |s: &mut S| narrow(s, a, None, None);
+            let Some(v) = rounded(s, i.rm, rne, exact) else {
+                return s.trap(Trap::Illegal);
+            };
             let v = canonicalize(s, FW::S, v);
             write_f(s, i.rd, FW::S, v);
         }
@@ -324,4 +380,587 @@ fn round_to_integral<S: Sem>(s: &mut S, w: FW, a: S::I, rm: u8) -> Option<S::I> 
         v = s.select(is, r, v);
     }
     Some(v)
+}
+
+// ---- rounding modes other than round-to-nearest-even (see the module doc) ----
+
+/// Round with the instruction's mode: `rne` is the host operation (round to nearest,
+/// ties to even); `exact` describes the exact result for the other modes. `None` for a
+/// reserved static mode.
+fn rounded<S, R, X>(s: &mut S, rm: u8, rne: R, exact: X) -> Option<S::I>
+where
+    S: Sem,
+    R: Fn(&mut S) -> S::I + Copy,
+    X: Fn(&mut S) -> Exact<S::I> + Copy,
+{
+    if rm != RM_DYN {
+        let mode = Round::from_bits(rm as u64)?;
+        if mode == Round::Rne {
+            return Some(rne(s));
+        }
+        let x = exact(s);
+        let c = locate(s, &x);
+        return Some(pick(s, &x, &c, mode, x.r));
+    }
+    let frm = read_csr(s, csr::FRM)?;
+    let zero = s.imm(0);
+    let not_rne = s.cmp(Cmp::Ne, frm, zero);
+    let cold = move |s: &mut S| {
+        let x = exact(s);
+        let c = locate(s, &x);
+        // frm 5..7 is reserved: round to nearest.
+        let mut v = rne(s);
+        for (n, mode) in Round::ALL.iter().enumerate().skip(1) {
+            let r = pick(s, &x, &c, *mode, v);
+            let k = s.imm(n as u64);
+            let is = s.cmp(Cmp::Eq, frm, k);
+            v = s.select(is, r, v);
+        }
+        v
+    };
+    Some(s.if_else(not_rne, cold, rne))
+}
+
+/// The exact result `x` of an operation, described relative to `r`, a value of
+/// precision `w` within one ulp of it: `x - r == (e + t) / scale`, where `e` and `t`
+/// are doubles and `t` matters only by its sign (and by being zero) unless `e` is zero.
+/// A NaN `e` or `t` means "exact" (NaN and infinite results need no rounding).
+struct Exact<I> {
+    w: FW,
+    r: I,
+    e: I,
+    t: I,
+    /// The power of two the errors are scaled by, when not 1.
+    scale: Option<I>,
+    /// Sums (add, sub, fma): the sign bit an exact zero result takes when rounding
+    /// down; every other mode gives +0 there, like RNE (IEEE 754 §6.3).
+    zero_sign: Option<I>,
+}
+
+/// Where the exact result lies relative to `r`.
+struct Class<B, I> {
+    /// `x > r` / `x < r`.
+    above: B,
+    below: B,
+    /// `|x| < |r|` / `|x| > |r|`.
+    toward: B,
+    away: B,
+    /// `x` is exactly halfway between `r` and `n`.
+    tie: B,
+    /// `x` is closer to `n` than to `r` (`r` came from a double rounding).
+    beyond: B,
+    /// `r`'s neighbour on `x`'s side.
+    n: I,
+}
+
+fn locate<S: Sem>(s: &mut S, x: &Exact<S::I>) -> Class<S::B, S::I> {
+    let d = FW::D;
+    let zero = s.imm(0);
+    let (e, t) = (x.e, x.t);
+    let e_pos = s.fcmp(FCmp::Lt, d, zero, e);
+    let e_neg = s.fcmp(FCmp::Lt, d, e, zero);
+    let e_zero = s.fcmp(FCmp::Eq, d, e, zero);
+    let t_pos = s.fcmp(FCmp::Lt, d, zero, t);
+    let t_neg = s.fcmp(FCmp::Lt, d, t, zero);
+    let t_zero = s.fcmp(FCmp::Eq, d, t, zero);
+    let up_t = s.bool_and(e_zero, t_pos);
+    let above = s.bool_or(e_pos, up_t);
+    let down_t = s.bool_and(e_zero, t_neg);
+    let below = s.bool_or(e_neg, down_t);
+
+    // The sign of r is x's whenever x != r (a rounded result keeps the exact sign).
+    let sign = s.imm(x.w.sign_bit());
+    let rs = s.and(x.r, sign);
+    let neg = s.cmp(Cmp::Ne, rs, zero);
+    let pos = s.cmp(Cmp::Eq, rs, zero);
+    let up_pos = s.bool_and(above, pos);
+    let down_neg = s.bool_and(below, neg);
+    let away = s.bool_or(up_pos, down_neg);
+    let down_pos = s.bool_and(below, pos);
+    let up_neg = s.bool_and(above, neg);
+    let toward = s.bool_or(down_pos, up_neg);
+    // One ulp further from / closer to zero: integer steps on the bits (0 -> min
+    // subnormal, max-finite -> inf, inf -> max-finite).
+    let one = s.imm(1);
+    let inc = s.add(x.r, one);
+    let dec = s.sub(x.r, one);
+    let n = s.select(away, inc, dec);
+
+    // Halfway: 2e == n - r (exact: neighbours' difference and 2e are doubles).
+    let rw = widen(s, x.w, x.r, true);
+    let nw = widen(s, x.w, n, false);
+    let mut gap = s.fbin(FBin::Sub, d, nw, rw);
+    if let Some(k) = x.scale {
+        gap = s.fbin(FBin::Mul, d, gap, k);
+    }
+    let twice = s.fbin(FBin::Add, d, e, e);
+    let at_half = s.fcmp(FCmp::Eq, d, twice, gap);
+    let finite = is_finite(s, d, twice);
+    let at_half = s.bool_and(at_half, finite);
+    let tie = s.bool_and(at_half, t_zero);
+    let same_up = s.bool_and(e_pos, t_pos);
+    let same_down = s.bool_and(e_neg, t_neg);
+    let same = s.bool_or(same_up, same_down);
+    let beyond = s.bool_and(at_half, same);
+    Class {
+        above,
+        below,
+        toward,
+        away,
+        tie,
+        beyond,
+        n,
+    }
+}
+
+/// The result in `mode` (`rne`: the value for round-to-nearest-even).
+fn pick<S: Sem>(s: &mut S, x: &Exact<S::I>, c: &Class<S::B, S::I>, mode: Round, rne: S::I) -> S::I {
+    match mode {
+        Round::Rne => rne,
+        Round::Rtz => s.select(c.toward, c.n, x.r),
+        Round::Rup => s.select(c.above, c.n, x.r),
+        Round::Rmm => {
+            let tie_away = s.bool_and(c.tie, c.away);
+            let go = s.bool_or(tie_away, c.beyond);
+            s.select(go, c.n, x.r)
+        }
+        Round::Rdn => {
+            let v = s.select(c.below, c.n, x.r);
+            let Some(zs) = x.zero_sign else {
+                return v;
+            };
+            let zero = s.imm(0);
+            let is_zero = is_zero(s, x.w, x.r);
+            let inexact = s.bool_or(c.above, c.below);
+            let inexact = s.bool_to_int(inexact);
+            let exact = s.cmp(Cmp::Eq, inexact, zero);
+            let exact_zero = s.bool_and(is_zero, exact);
+            let z = s.or(x.r, zs);
+            s.select(exact_zero, z, v)
+        }
+    }
+}
+
+/// Operands scaled by 2^SCALE bring results below [`TINY`] into the range where
+/// product and quotient errors are exact.
+const SCALE: i32 = 110;
+/// 2^-968, as bits: below this a double product's or quotient's error may underflow.
+const TINY: u64 = ((1023 - 968) as u64) << 52;
+
+/// 2^e as a double (normal range).
+fn pow2(e: i32) -> f64 {
+    f64::from_bits(((1023 + e) as u64) << 52)
+}
+
+fn fconst<S: Sem>(s: &mut S, v: f64) -> S::I {
+    s.imm(v.to_bits())
+}
+
+fn magnitude<S: Sem>(s: &mut S, w: FW, v: S::I) -> S::I {
+    let m = s.imm(!w.sign_bit() & mask(w));
+    s.and(v, m)
+}
+
+/// `|v| < limit` (`limit`: the bits of a positive value).
+fn below_bits<S: Sem>(s: &mut S, w: FW, v: S::I, limit: u64) -> S::B {
+    let m = magnitude(s, w, v);
+    let l = s.imm(limit);
+    s.cmp(Cmp::Ltu, m, l)
+}
+
+fn is_zero<S: Sem>(s: &mut S, w: FW, v: S::I) -> S::B {
+    let m = magnitude(s, w, v);
+    let zero = s.imm(0);
+    s.cmp(Cmp::Eq, m, zero)
+}
+
+fn is_finite<S: Sem>(s: &mut S, w: FW, v: S::I) -> S::B {
+    let inf = match w {
+        FW::S => 0x7f80_0000,
+        FW::D => 0x7ff0_0000_0000_0000,
+    };
+    below_bits(s, w, v, inf)
+}
+
+/// A value of width `w` as a double; with `inf_next`, infinities become ±2^128 for
+/// singles (the value after max-finite, so an overflowed single's error is finite).
+fn widen<S: Sem>(s: &mut S, w: FW, v: S::I, inf_next: bool) -> S::I {
+    match w {
+        FW::D => v,
+        FW::S => {
+            let d = s.fcvt_float(FW::S, FW::D, v);
+            if !inf_next {
+                return d;
+            }
+            let finite = is_finite(s, FW::S, v);
+            let sign = s.imm(FW::S.sign_bit());
+            let sg = s.and(v, sign);
+            let sh = s.imm(32);
+            let sg = s.shl(sg, sh);
+            let next = fconst(s, pow2(128));
+            let next = s.or(next, sg);
+            s.select(finite, d, next)
+        }
+    }
+}
+
+/// The error `e` of a double result `r`, unless `r` overflowed (`finite`: the exact
+/// result is finite): then the exact result lies toward zero from `r`, not halfway.
+fn overflowed<S: Sem>(s: &mut S, r: S::I, e: S::I, finite: S::B) -> S::I {
+    let d = FW::D;
+    let r_finite = is_finite(s, d, r);
+    let r_finite = s.bool_to_int(r_finite);
+    let zero = s.imm(0);
+    let r_inf = s.cmp(Cmp::Eq, r_finite, zero);
+    let ovf = s.bool_and(finite, r_inf);
+    let sign = s.imm(d.sign_bit());
+    let rs = s.and(r, sign);
+    let rs = s.xor(rs, sign);
+    let one = fconst(s, 1.0);
+    let inward = s.or(one, rs);
+    s.select(ovf, inward, e)
+}
+
+/// The error of `sum == RN(a + b)` (TwoSum; doubles).
+fn two_sum_err<S: Sem>(s: &mut S, a: S::I, b: S::I, sum: S::I) -> S::I {
+    let d = FW::D;
+    let a1 = s.fbin(FBin::Sub, d, sum, b);
+    let b1 = s.fbin(FBin::Sub, d, sum, a1);
+    let da = s.fbin(FBin::Sub, d, a, a1);
+    let db = s.fbin(FBin::Sub, d, b, b1);
+    s.fbin(FBin::Add, d, da, db)
+}
+
+/// A single-precision result from the double `y` (exact result `y + t`, `t` only by
+/// its sign): `r` is `y` narrowed by the host.
+fn narrow<S: Sem>(s: &mut S, y: S::I, t: Option<S::I>, zero_sign: Option<S::I>) -> Exact<S::I> {
+    let d = FW::D;
+    let r = s.fcvt_float(d, FW::S, y);
+    let rw = widen(s, FW::S, r, true);
+    let e = s.fbin(FBin::Sub, d, y, rw);
+    // Overflow: measured from ±2^128 (the value after max-finite), so that x just
+    // below the midpoint max + ulp/2 is seen as such; x at or beyond 2^128 is simply
+    // "toward zero from inf, not halfway".
+    let r_finite = is_finite(s, FW::S, r);
+    let r_fin = s.bool_to_int(r_finite);
+    let zero = s.imm(0);
+    let r_inf = s.cmp(Cmp::Eq, r_fin, zero);
+    let sign = s.imm(d.sign_bit());
+    let r_sign = s.and(rw, sign);
+    let e_rel = s.xor(e, r_sign);
+    let toward = s.fcmp(FCmp::Lt, d, e_rel, zero);
+    let toward = s.bool_to_int(toward);
+    let not_toward = s.cmp(Cmp::Eq, toward, zero);
+    let far = s.bool_and(r_inf, not_toward);
+    let one = fconst(s, 1.0);
+    let r_sign = s.xor(r_sign, sign);
+    let inward = s.or(one, r_sign);
+    let e = s.select(far, inward, e);
+    // An infinite y is exact.
+    let y_finite = is_finite(s, d, y);
+    let e = s.select(y_finite, e, zero);
+    let t = t.unwrap_or(zero);
+    Exact {
+        w: FW::S,
+        r,
+        e,
+        t,
+        scale: None,
+        zero_sign,
+    }
+}
+
+/// Sign bits of an exact zero sum `a + b` rounded down: -0 unless both are +0.
+fn sum_zero_sign<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I) -> Option<S::I> {
+    let o = s.or(a, b);
+    let sign = s.imm(w.sign_bit());
+    Some(s.and(o, sign))
+}
+
+fn exact_bin<S: Sem>(s: &mut S, op: FBin, w: FW, a: S::I, b: S::I) -> Exact<S::I> {
+    let d = FW::D;
+    let zero = s.imm(0);
+    match (op, w) {
+        (FBin::Add | FBin::Sub, _) => {
+            let b = if op == FBin::Sub { negate(s, w, b) } else { b };
+            let zero_sign = sum_zero_sign(s, w, a, b);
+            if w == FW::S {
+                let ad = widen(s, w, a, false);
+                let bd = widen(s, w, b, false);
+                let y = s.fbin(FBin::Add, d, ad, bd);
+                let t = two_sum_err(s, ad, bd, y);
+                return narrow(s, y, Some(t), zero_sign);
+            }
+            let r = s.fbin(FBin::Add, d, a, b);
+            let e = two_sum_err(s, a, b, r);
+            let fa = is_finite(s, d, a);
+            let fb = is_finite(s, d, b);
+            let finite = s.bool_and(fa, fb);
+            let e = overflowed(s, r, e, finite);
+            Exact {
+                w,
+                r,
+                e,
+                t: zero,
+                scale: None,
+                zero_sign,
+            }
+        }
+        (FBin::Mul, FW::S) => {
+            // A product of singles is exact in double precision.
+            let ad = widen(s, w, a, false);
+            let bd = widen(s, w, b, false);
+            let y = s.fbin(FBin::Mul, d, ad, bd);
+            narrow(s, y, None, None)
+        }
+        (FBin::Mul, FW::D) => {
+            let r = s.fbin(FBin::Mul, d, a, b);
+            // x * k = y + ep exactly (TwoProduct), k scaling tiny products up.
+            let tiny = below_bits(s, d, r, TINY);
+            let big = fconst(s, pow2(SCALE));
+            let one = fconst(s, 1.0);
+            let k = s.select(tiny, big, one);
+            let a2 = s.fbin(FBin::Mul, d, a, k);
+            let y = s.fbin(FBin::Mul, d, a2, b);
+            let ny = negate(s, d, y);
+            let ep = s.ffma(d, a2, b, ny);
+            let rk = s.fbin(FBin::Mul, d, r, k);
+            let dy = s.fbin(FBin::Sub, d, y, rk);
+            let e = s.fbin(FBin::Add, d, dy, ep);
+            let t = two_sum_err(s, dy, ep, e);
+            let fa = is_finite(s, d, a);
+            let fb = is_finite(s, d, b);
+            let finite = s.bool_and(fa, fb);
+            let e = overflowed(s, r, e, finite);
+            // A product too small even once scaled (y == 0) is still not zero.
+            let y_zero = is_zero(s, d, y);
+            let a_zero = is_zero(s, d, a);
+            let b_zero = is_zero(s, d, b);
+            let ab_zero = s.bool_or(a_zero, b_zero);
+            let ab_zero = s.bool_to_int(ab_zero);
+            let ab_nonzero = s.cmp(Cmp::Eq, ab_zero, zero);
+            let lost = s.bool_and(y_zero, ab_nonzero);
+            let sab = s.xor(a, b);
+            let sign = s.imm(d.sign_bit());
+            let sab = s.and(sab, sign);
+            let one_bit = s.imm(1);
+            let tiny_t = s.or(sab, one_bit);
+            let t = s.select(lost, tiny_t, t);
+            Exact {
+                w,
+                r,
+                e,
+                t,
+                scale: Some(k),
+                zero_sign: None,
+            }
+        }
+        (FBin::Div, FW::S) => {
+            let ad = widen(s, w, a, false);
+            let bd = widen(s, w, b, false);
+            let y = s.fbin(FBin::Div, d, ad, bd);
+            let t = div_sticky(s, y, ad, bd);
+            narrow(s, y, Some(t), None)
+        }
+        (FBin::Div, FW::D) => {
+            let r = s.fbin(FBin::Div, d, a, b);
+            // Scale the dividend when the quotient or the dividend is tiny, so that
+            // the remainder is exact; the scaled quotient y is then measured on r's
+            // (scaled) grid.
+            let r_tiny = below_bits(s, d, r, TINY);
+            let a_tiny = below_bits(s, d, a, TINY);
+            let tiny = s.bool_or(r_tiny, a_tiny);
+            let big = fconst(s, pow2(SCALE));
+            let one = fconst(s, 1.0);
+            let k = s.select(tiny, big, one);
+            let a2 = s.fbin(FBin::Mul, d, a, k);
+            let y = s.fbin(FBin::Div, d, a2, b);
+            let t = div_sticky(s, y, a2, b);
+            let rk = s.fbin(FBin::Mul, d, r, k);
+            let e = s.fbin(FBin::Sub, d, y, rk);
+            let fa = is_finite(s, d, a);
+            let fb = is_finite(s, d, b);
+            let b_zero = is_zero(s, d, b);
+            let b_zero = s.bool_to_int(b_zero);
+            let b_nonzero = s.cmp(Cmp::Eq, b_zero, zero);
+            let finite = s.bool_and(fa, fb);
+            let finite = s.bool_and(finite, b_nonzero);
+            let e = overflowed(s, r, e, finite);
+            Exact {
+                w,
+                r,
+                e,
+                t,
+                scale: Some(k),
+                zero_sign: None,
+            }
+        }
+    }
+}
+
+/// A value with the sign of `a / b - y` (zero when `y` is exact): the remainder
+/// `a - y * b` (exact for a correctly rounded `y` without underflow), times sign(b).
+fn div_sticky<S: Sem>(s: &mut S, y: S::I, a: S::I, b: S::I) -> S::I {
+    let d = FW::D;
+    let ny = negate(s, d, y);
+    let rem = s.ffma(d, ny, b, a);
+    let sign = s.imm(d.sign_bit());
+    let sb = s.and(b, sign);
+    s.xor(rem, sb)
+}
+
+fn exact_sqrt<S: Sem>(s: &mut S, w: FW, a: S::I) -> Exact<S::I> {
+    let d = FW::D;
+    if w == FW::S {
+        let ad = widen(s, w, a, false);
+        let y = s.fsqrt(d, ad);
+        let ny = negate(s, d, y);
+        let t = s.ffma(d, ny, y, ad);
+        return narrow(s, y, Some(t), None);
+    }
+    let r = s.fsqrt(d, a);
+    // The remainder a - r^2 has the sign of sqrt(a) - r; scale tiny inputs by 2^110 (and
+    // r by 2^55) so that it is exact. A square root is never halfway: e = 0.
+    let tiny = below_bits(s, d, a, TINY);
+    let one = fconst(s, 1.0);
+    let big = fconst(s, pow2(SCALE));
+    let half = fconst(s, pow2(SCALE / 2));
+    let ka = s.select(tiny, big, one);
+    let kr = s.select(tiny, half, one);
+    let a2 = s.fbin(FBin::Mul, d, a, ka);
+    let r2 = s.fbin(FBin::Mul, d, r, kr);
+    let nr2 = negate(s, d, r2);
+    let t = s.ffma(d, nr2, r2, a2);
+    let zero = s.imm(0);
+    Exact {
+        w,
+        r,
+        e: zero,
+        t,
+        scale: None,
+        zero_sign: None,
+    }
+}
+
+fn exact_fma<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I, c: S::I) -> Exact<S::I> {
+    let d = FW::D;
+    let ab = s.xor(a, b);
+    let zero_sign = sum_zero_sign(s, w, ab, c);
+    if w == FW::S {
+        // The product of singles is exact in double; TwoSum gives the sum's error.
+        let ad = widen(s, w, a, false);
+        let bd = widen(s, w, b, false);
+        let cd = widen(s, w, c, false);
+        let p = s.fbin(FBin::Mul, d, ad, bd);
+        let y = s.fbin(FBin::Add, d, p, cd);
+        let t = two_sum_err(s, p, cd, y);
+        return narrow(s, y, Some(t), zero_sign);
+    }
+    let r = s.ffma(d, a, b, c);
+    let zero = s.imm(0);
+    let fa = is_finite(s, d, a);
+    let fb = is_finite(s, d, b);
+    let fc = is_finite(s, d, c);
+    let finite = s.bool_and(fa, fb);
+    let finite = s.bool_and(finite, fc);
+    // ErrFma needs an exact product error, i.e. |a*b| >= 2^-968. Otherwise:
+    // - with c small too, scale a and c up by 2^110 and measure on the scaled grid;
+    // - with |c| >= 2^-850, a*b is far below half an ulp of c: r == c, and x - r has
+    //   the product's sign.
+    // A product that overflows while the sum does not: scale a and c down by 2^110 (the
+    // sum is then far above the subnormal range).
+    let p = s.fbin(FBin::Mul, d, a, b);
+    let p_finite = is_finite(s, d, p);
+    let p_tiny = below_bits(s, d, p, TINY);
+    let c_small = below_bits(s, d, c, pow2(-850).to_bits());
+    let scale_up = s.bool_and(p_tiny, c_small);
+    let one = fconst(s, 1.0);
+    let small = fconst(s, 1.0 / pow2(SCALE));
+    let big = fconst(s, pow2(SCALE));
+    let k = s.select(p_finite, one, small);
+    let k = s.select(scale_up, big, k);
+    let ak = s.fbin(FBin::Mul, d, a, k);
+    let ck = s.fbin(FBin::Mul, d, c, k);
+    let yk = s.ffma(d, ak, b, ck);
+    // ErrFma (Boldo & Muller): ak*b + ck == yk + e1 + t1 exactly.
+    let u1 = s.fbin(FBin::Mul, d, ak, b);
+    let nu1 = negate(s, d, u1);
+    let u2 = s.ffma(d, ak, b, nu1);
+    let alpha1 = s.fbin(FBin::Add, d, ck, u2);
+    let alpha2 = two_sum_err(s, ck, u2, alpha1);
+    let beta1 = s.fbin(FBin::Add, d, u1, alpha1);
+    let beta2 = two_sum_err(s, u1, alpha1, beta1);
+    let g = s.fbin(FBin::Sub, d, beta1, yk);
+    let gamma = s.fbin(FBin::Add, d, g, beta2);
+    let e1 = s.fbin(FBin::Add, d, gamma, alpha2);
+    let t1 = two_sum_err(s, gamma, alpha2, e1);
+    // Relative to r (scaled): x*k - r*k == (yk - r*k) + e1 + t1, yk - r*k exact.
+    let rk = s.fbin(FBin::Mul, d, r, k);
+    let dy = s.fbin(FBin::Sub, d, yk, rk);
+    let e = s.fbin(FBin::Add, d, dy, e1);
+    let t2 = two_sum_err(s, dy, e1, e);
+    let t = s.fbin(FBin::Add, d, t2, t1);
+    // A nonzero product lost entirely (below the scaled range) is still a sticky bit.
+    let a_zero = is_zero(s, d, a);
+    let b_zero = is_zero(s, d, b);
+    let ab_zero = s.bool_or(a_zero, b_zero);
+    let ab_zero = s.bool_to_int(ab_zero);
+    let ab_nonzero = s.cmp(Cmp::Eq, ab_zero, zero);
+    let sign = s.imm(d.sign_bit());
+    let sab = s.and(ab, sign);
+    let one_bit = s.imm(1);
+    let sticky = s.or(sab, one_bit);
+    let u1_zero = is_zero(s, d, u1);
+    let lost = s.bool_and(u1_zero, ab_nonzero);
+    let product = s.select(lost, sticky, u1);
+    let e_zero = is_zero(s, d, e);
+    let t_zero = is_zero(s, d, t);
+    let none = s.bool_and(e_zero, t_zero);
+    let lost = s.bool_and(lost, none);
+    let t = s.select(lost, sticky, t);
+    // c dominates a tiny product.
+    let c_rules = s.bool_to_int(c_small);
+    let c_rules = s.cmp(Cmp::Eq, c_rules, zero);
+    let c_rules = s.bool_and(p_tiny, c_rules);
+    let e = s.select(c_rules, zero, e);
+    let t = s.select(c_rules, product, t);
+    let e = overflowed(s, r, e, finite);
+    Exact {
+        w,
+        r,
+        e,
+        t,
+        scale: Some(k),
+        zero_sign,
+    }
+}
+
+/// Integer to float: the integer as `y + t` in doubles (exact), then rounded.
+fn exact_from_int<S: Sem>(s: &mut S, w: FW, a: S::I, bits: u32, signed: bool) -> Exact<S::I> {
+    let d = FW::D;
+    let zero = s.imm(0);
+    let (y, t) = if bits == 32 {
+        (s.fcvt_from_int(d, a, 32, signed), zero)
+    } else {
+        let sh = s.imm(32);
+        let hi = if signed { s.ashr(a, sh) } else { s.lshr(a, sh) };
+        let lo = s.zext(a, 32);
+        let hd = s.fcvt_from_int(d, hi, 32, signed);
+        let p32 = fconst(s, pow2(32));
+        let hd = s.fbin(FBin::Mul, d, hd, p32);
+        let ld = s.fcvt_from_int(d, lo, 32, false);
+        let y = s.fbin(FBin::Add, d, hd, ld);
+        (y, two_sum_err(s, hd, ld, y))
+    };
+    match w {
+        FW::S => narrow(s, y, Some(t), None),
+        FW::D => Exact {
+            w,
+            r: y,
+            e: t,
+            t: zero,
+            scale: None,
+            zero_sign: None,
+        },
+    }
 }
