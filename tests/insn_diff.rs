@@ -135,11 +135,7 @@ fn encodings() -> Vec<Insn> {
             v.push(insn);
         }
     }
-    per_op
-        .into_values()
-        .flatten()
-        .filter(testable)
-        .collect()
+    per_op.into_values().flatten().filter(testable).collect()
 }
 
 /// Instructions whose effect is a pure function of registers and memory.
