@@ -64,6 +64,11 @@ enum EngineArg {
     Aot,
     /// The interpreter only.
     Interp,
+    /// Interpreter and translated code side by side: the first calls of each translated
+    /// function also run translated (on a forked copy) and must leave the same registers
+    /// and memory; the first divergence is reported (exit status 3). VMX_CHECK_CALLS sets
+    /// how many calls per function are checked (default 2).
+    Check,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -194,13 +199,13 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
     let loaded = match (a.engine, is_aot, through_cache) {
         (EngineArg::Interp, false, _) => engine::load_elf(bytes),
         (_, true, _) => engine::load_aot(&bytes),
-        (EngineArg::Aot, false, true) => {
+        (EngineArg::Aot | EngineArg::Check, false, true) => {
             let (aot, profile) = cached_translation(&bytes, &a.translate)
                 .with_context(|| format!("{}", program.display()))?;
             profile_out.get_or_insert(profile);
             engine::load_aot(&aot)
         }
-        (EngineArg::Aot, false, false) => {
+        (EngineArg::Aot | EngineArg::Check, false, false) => {
             if bytes.starts_with(b"\x7fELF") {
                 return Err(anyhow!(
                     "{}: is an ELF file, not an .aot; translate it first (vmx translate), \
@@ -216,6 +221,7 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
         engine: match a.engine {
             EngineArg::Aot => EngineKind::Aot,
             EngineArg::Interp => EngineKind::Interp,
+            EngineArg::Check => EngineKind::Check,
         },
         strace: a.strace,
         stats: a.stats.map(|s| match s {

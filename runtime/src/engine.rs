@@ -26,7 +26,12 @@ use crate::interp::{run_block, BlockCache, BlockExit};
 use crate::link::{link, LinkError, LinkedCode};
 use crate::memory::GuestMemory;
 use crate::process::{load_image, setup_stack};
-use crate::sys::{call_guest, die_with_signal, install_fault_handler, GuestFn};
+use crate::sys::{
+    call_guest, die_with_signal, exit_now, fork, install_fault_handler, wait_child, Fork, GuestFn,
+};
+
+/// Exit status of `vmx exec --engine=check` when the engines disagree.
+pub const CHECK_DIVERGENCE_STATUS: i32 = 3;
 use crate::syscall::{Kernel, KernelConfig, SysOutcome};
 
 /// Which engine runs guest code.
@@ -36,6 +41,10 @@ pub enum EngineKind {
     Aot,
     /// The interpreter only.
     Interp,
+    /// The interpreter drives; the first calls of every translated function are also run
+    /// as translated code on a forked copy of the process, and the two results compared
+    /// (registers and writable memory). Stops at the first divergence with a report.
+    Check,
 }
 
 /// How `--stats` reports.
@@ -266,7 +275,24 @@ struct Engine {
     profile_out: Option<PathBuf>,
     /// Instructions retired by the interpreter on the main guest thread.
     interp_insns: AtomicU64,
+    /// Checking engine: translated functions to compare against the interpreter, and
+    /// how many calls of each were checked so far.
+    check: Option<Checker>,
 }
+
+struct Checker {
+    funcs: HashMap<u64, GuestFn>,
+    names: HashMap<u64, String>,
+    checked: Mutex<HashMap<u64, u32>>,
+    calls_per_function: u32,
+    total: AtomicU64,
+    /// `VMX_CHECK_INJECT=<pc>`: flip a bit of `a0` in the translated result of the
+    /// function at `pc` (a self-test of the checker).
+    inject: Option<u64>,
+}
+
+/// Set in a forked checking child: it must not perform side effects.
+static IN_CHECK_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
 
@@ -326,8 +352,152 @@ impl Engine {
                 unsafe { call_guest(*f, st, base) };
                 continue;
             }
+            if self.check.is_some() && self.check_call(st) {
+                continue;
+            }
             self.interpret_block(s);
         }
+    }
+
+    /// Checking engine: if `st.pc` enters a translated function that still needs checking,
+    /// run it translated in a forked child and interpreted here, and compare. Returns
+    /// whether the function was run (its return is in `st`).
+    fn check_call(&self, st: *mut RvState) -> bool {
+        let Some(ck) = &self.check else { return false };
+        if IN_CHECK_CHILD.load(Ordering::Relaxed) {
+            return false;
+        }
+        // SAFETY: see `run_until`.
+        let s = unsafe { &mut *st };
+        let Some(&f) = ck.funcs.get(&s.pc) else {
+            return false;
+        };
+        {
+            let mut checked = ck.checked.lock().unwrap_or_else(|e| e.into_inner());
+            let n = checked.entry(s.pc).or_default();
+            if *n >= ck.calls_per_function {
+                return false;
+            }
+            *n += 1;
+        }
+        let before = s.clone();
+        let Ok((mut rd, wr)) = std::io::pipe() else {
+            return false;
+        };
+        let Ok(side) = fork() else { return false };
+        let Fork::Parent(pid) = side else {
+            // Child: run the translation, report the state and a memory digest.
+            drop(rd);
+            IN_CHECK_CHILD.store(true, Ordering::Relaxed);
+            // SAFETY: see `call_guest`.
+            unsafe { call_guest(f, st, self.mem.base()) };
+            // SAFETY: as above.
+            let s = unsafe { &mut *st };
+            if ck.inject == Some(before.pc) {
+                // Fault injection, to test the checker itself: corrupt the result.
+                s.x[10] ^= 1;
+            }
+            let mut msg = state_words(s);
+            msg.push(self.memory_digest(before.x[2]));
+            let bytes: Vec<u8> = msg.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let mut wr = wr;
+            let _ = wr.write_all(&bytes);
+            exit_now(0);
+        };
+        drop(wr);
+        // The reference run; checks nest (calls inside it are checked in turn).
+        self.run_until(
+            st,
+            Stop::Return {
+                pc: before.x[1],
+                sp: before.x[2],
+            },
+        );
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut rd, &mut bytes);
+        let status = wait_child(pid);
+        ck.total.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: see `run_until`.
+        let s = unsafe { &*st };
+        let name = ck.names.get(&before.pc).map(String::as_str).unwrap_or("?");
+        let words: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
+            .collect();
+        let expected = state_words(s);
+        if s.pc != before.x[1] || s.x[2] != before.x[2] {
+            // The frame did not return normally (longjmp, exit): nothing comparable.
+            return true;
+        }
+        if words.len() != expected.len() + 1 {
+            // No report: the child stopped at a system call or trap (side effects are
+            // the parent's alone), or died.
+            if libc::WIFSIGNALED(status) {
+                let sig = libc::WTERMSIG(status);
+                self.divergence(
+                    &before,
+                    name,
+                    &[format!("translated code died of signal {sig}")],
+                );
+            }
+            return true;
+        }
+        let mut diffs = Vec::new();
+        for (k, (t, i)) in words.iter().zip(&expected).enumerate() {
+            if t != i {
+                diffs.push(format!(
+                    "{}: interpreter {i:#x}, translated {t:#x}",
+                    STATE_WORD_NAMES.get(k).copied().unwrap_or("?")
+                ));
+            }
+        }
+        if words[expected.len()] != self.memory_digest(before.x[2]) {
+            diffs.push("writable guest memory differs".into());
+        }
+        if !diffs.is_empty() {
+            self.divergence(&before, name, &diffs);
+        }
+        true
+    }
+
+    /// Digest of the guest's writable memory: every writable region, except that only
+    /// the top of the stack (from 64 KiB below `sp` up) is included.
+    fn memory_digest(&self, sp: u64) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (start, r) in self.mem.regions() {
+            if !r.prot.writable() {
+                continue;
+            }
+            let lo = match r.kind {
+                crate::memory::RegionKind::Stack => start.max(sp.saturating_sub(64 << 10) & !7),
+                _ => start,
+            };
+            let Ok(bytes) = self.mem.slice(lo, (r.end - lo) as usize) else {
+                continue;
+            };
+            for w in bytes.chunks(8) {
+                let mut v = [0u8; 8];
+                v[..w.len()].copy_from_slice(w);
+                h = (h ^ u64::from_le_bytes(v))
+                    .wrapping_mul(0x0000_0100_0000_01b3)
+                    .rotate_left(5);
+            }
+        }
+        h
+    }
+
+    fn divergence(&self, before: &RvState, name: &str, diffs: &[String]) -> ! {
+        let mut msg = format!(
+            "vmx: check: translated code and interpreter disagree after the call of {:#x} <{name}> \
+             (ra {:#x}, sp {:#x}):\n",
+            before.pc, before.x[1], before.x[2]
+        );
+        for d in diffs {
+            msg.push_str(&format!("vmx: check:   {d}\n"));
+        }
+        let _ = std::io::stderr().write_all(msg.as_bytes());
+        self.finish();
+        std::process::exit(CHECK_DIVERGENCE_STATUS)
     }
 
     fn is_resume_point(&self, func: u64, pc: u64) -> bool {
@@ -366,6 +536,10 @@ impl Engine {
     }
 
     fn syscall(&self, s: &mut RvState) {
+        if IN_CHECK_CHILD.load(Ordering::Relaxed) {
+            // A checking child stops before any side effect; the parent reports nothing.
+            exit_now(0);
+        }
         self.stats.syscalls.fetch_add(1, Ordering::Relaxed);
         let nr = s.x[17];
         let pc = s.pc;
@@ -385,6 +559,9 @@ impl Engine {
     }
 
     fn trap(&self, t: Trap) -> ! {
+        if IN_CHECK_CHILD.load(Ordering::Relaxed) {
+            exit_now(0);
+        }
         self.finish();
         die_with_signal(match t {
             Trap::Breakpoint => libc::SIGTRAP,
@@ -426,6 +603,12 @@ impl Engine {
             ),
             ("syscalls", st.syscalls.load(Ordering::Relaxed)),
             ("translated_functions", self.funcs.len() as u64),
+            (
+                "checked_calls",
+                self.check
+                    .as_ref()
+                    .map_or(0, |c| c.total.load(Ordering::Relaxed)),
+            ),
         ];
         let text = match fmt {
             StatsFormat::Json => {
@@ -443,6 +626,25 @@ impl Engine {
         };
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
+}
+
+/// Names of the words [`state_words`] returns, for divergence reports.
+const STATE_WORD_NAMES: [&str; 66] = [
+    "x0", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
+    "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5",
+    "t6", "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1",
+    "fa2", "fa3", "fa4", "fa5", "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8",
+    "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11", "pc", "fcsr",
+];
+
+/// The architectural state compared by the checking engine.
+fn state_words(s: &RvState) -> Vec<u64> {
+    let mut v = Vec::with_capacity(66);
+    v.extend_from_slice(&s.x);
+    v.extend_from_slice(&s.f);
+    v.push(s.pc);
+    v.push(s.fcsr);
+    v
 }
 
 /// Value of a counter CSR (`cycle`, `time`, `instret`): a 10 MHz timebase.
@@ -559,6 +761,32 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         (EngineKind::Aot, Some(t)) => (t.funcs.clone(), t.resume.clone()),
         _ => (HashMap::new(), HashMap::new()),
     };
+    let check = match (cfg.engine, &loaded.code) {
+        (EngineKind::Check, Some(t)) => Some(Checker {
+            funcs: t.funcs.clone(),
+            names: loaded
+                .image
+                .functions
+                .iter()
+                .map(|f| (f.addr, f.name.clone()))
+                .collect(),
+            checked: Mutex::new(HashMap::new()),
+            calls_per_function: std::env::var("VMX_CHECK_CALLS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2),
+            total: AtomicU64::new(0),
+            inject: std::env::var("VMX_CHECK_INJECT")
+                .ok()
+                .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()),
+        }),
+        (EngineKind::Check, None) => {
+            return Err(RunError::Load(
+                "--engine=check needs a translation (.aot)".into(),
+            ))
+        }
+        _ => None,
+    };
     let base = mem.base() as usize;
     let state = Engine {
         mem,
@@ -571,6 +799,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         misses: Mutex::new(HashMap::new()),
         profile_out: cfg.profile_out.clone(),
         interp_insns: AtomicU64::new(0),
+        check,
     };
     if ENGINE.set(state).is_err() {
         return Err(RunError::Memory(

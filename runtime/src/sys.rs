@@ -86,3 +86,37 @@ pub fn install_altstack() {
     // SAFETY: `ss` describes a valid, never-freed buffer.
     unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) };
 }
+
+/// The two sides of a `fork`.
+pub enum Fork {
+    Child,
+    Parent(libc::pid_t),
+}
+
+/// Fork the process (used by the checking engine to run translated code on a copy of the
+/// guest). Only the calling thread exists in the child.
+pub fn fork() -> std::io::Result<Fork> {
+    // SAFETY: fork(2) has no memory-safety preconditions; the child only runs the guest
+    // thread's code, which holds no locks at the call site, then `_exit`s.
+    match unsafe { libc::fork() } {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(pid)),
+    }
+}
+
+/// Wait for a child; returns the raw wait status.
+pub fn wait_child(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: valid out-pointer; `pid` is our child.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1
+        && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+    {}
+    status
+}
+
+/// Leave the process immediately, without running exit handlers (forked children).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit(2) never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
