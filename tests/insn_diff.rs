@@ -313,3 +313,154 @@ fn interpreter_and_compiled_code_agree_on_every_instruction() {
         failures.join("\n")
     );
 }
+
+/// Control flow: every conditional branch (32-bit and compressed forms from the golden
+/// file, with their registers), direct jumps and returns, each lifted as a tiny CFG whose
+/// taken and fall-through paths leave a marker in `t6`; the pc the interpreter computes
+/// must be the path the compiled code took, and every other register must agree.
+#[test]
+fn interpreter_and_compiled_code_agree_on_control_flow() {
+    const SPACING: u64 = 64;
+    const TAKEN: i64 = 16;
+    let marker = |v: i64| Insn {
+        rd: 31,
+        imm: v,
+        ..Insn::new(Op::Addi, 4)
+    };
+    let ret = decode(0x0000_8067); // jalr x0, 0(ra)
+    let path = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/lifter/tests/data/rv_decode.txt"
+    ))
+    .expect("decoder golden file");
+    let mut cases: Vec<Insn> = Vec::new();
+    for line in path.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let Some(word) = f.get(1).and_then(|w| u32::from_str_radix(w, 16).ok()) else {
+            continue;
+        };
+        let mut i = decode(word);
+        match flow(&i, 0) {
+            Flow::Branch(_) | Flow::Jump(_) => i.imm = TAKEN,
+            Flow::Return => {}
+            _ => continue,
+        }
+        if i.rs1 == 31 || i.rs2 == 31 || cases.contains(&i) || cases.len() > 400 {
+            continue;
+        }
+        cases.push(i);
+    }
+    assert!(
+        cases.iter().any(|i| i.len == 2) && cases.len() > 50,
+        "{} cases",
+        cases.len()
+    );
+
+    let functions: Vec<Function> = cases
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let pc = CODE + SPACING * k as u64;
+            let mut blocks = vec![Block {
+                start: pc,
+                insns: vec![(pc, *i)],
+            }];
+            if flow(i, pc) != Flow::Return {
+                let n = pc + i.len as u64;
+                let t = pc + TAKEN as u64;
+                blocks.push(Block {
+                    start: n,
+                    insns: vec![(n, marker(2)), (n + 4, ret)],
+                });
+                blocks.push(Block {
+                    start: t,
+                    insns: vec![(t, marker(1)), (t + 4, ret)],
+                });
+            }
+            Function {
+                entry: pc,
+                name: None,
+                blocks,
+                jump_tables: BTreeMap::new(),
+                resume_points: Vec::new(),
+                has_unresolved_jumps: false,
+            }
+        })
+        .collect();
+    let program = Program { functions };
+    let (objects, _) = compile_program(&program, &Options::default()).expect("compile");
+    let objs: Vec<&[u8]> = objects.iter().map(|o| o.as_slice()).collect();
+    let code = link(&objs, &vmx_runtime::engine::resolve_runtime_symbol).expect("link");
+    let mem = GuestMemory::new().expect("guest memory");
+
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut failures = Vec::new();
+    for (k, insn) in cases.iter().enumerate() {
+        let pc = CODE + SPACING * k as u64;
+        let addr = code
+            .symbol(&vmx_lifter::llvm::symbol_name(pc))
+            .expect("linked");
+        // SAFETY: a translated function with the `GuestFn` signature.
+        let f: GuestFn = unsafe { std::mem::transmute::<usize, GuestFn>(addr) };
+        for _ in 0..STATES {
+            let mut init = random_state(&mut rng, insn);
+            if rng.next() % 2 == 0 {
+                // Make equality-style branches go both ways.
+                init.x[insn.rs2 as usize] = init.x[insn.rs1 as usize];
+            }
+            init.x[0] = 0;
+            let mut a = RvState { pc, ..init.clone() };
+            let exit = run_block(
+                &mut a,
+                mem.base(),
+                &DecodedBlock {
+                    insns: vec![(pc, *insn)],
+                },
+            );
+            let mut b = RvState { pc, ..init.clone() };
+            // SAFETY: linked translated code, valid state; it touches no guest memory.
+            unsafe { f(&mut b, mem.base()) };
+            let text = vmx_lifter::rv::disasm::disasm(insn, pc);
+            // Where did the compiled code go? The marker says; a return leaves st.pc.
+            let went = match b.x[31] {
+                _ if flow(insn, pc) == Flow::Return => b.pc,
+                1 => pc + TAKEN as u64,
+                2 => pc + insn.len as u64,
+                _ => u64::MAX,
+            };
+            let mut diffs = Vec::new();
+            if exit != BlockExit::Done {
+                diffs.push(format!("interpreter stopped: {exit:?}"));
+            }
+            if a.pc != went {
+                diffs.push(format!(
+                    "next pc: interpreter {:#x}, compiled {went:#x}",
+                    a.pc
+                ));
+            }
+            for r in 0..31 {
+                // The marker paths end in `ret`, which leaves ra alone.
+                if a.x[r] != b.x[r] {
+                    diffs.push(format!(
+                        "x{r}: interpreter {:#x}, compiled {:#x}",
+                        a.x[r], b.x[r]
+                    ));
+                }
+            }
+            if !diffs.is_empty() {
+                failures.push(format!("{text}: {}", diffs.join("; ")));
+                break;
+            }
+        }
+    }
+    eprintln!(
+        "{} control-flow encodings x {STATES} states compared",
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
