@@ -5,20 +5,7 @@
 
 mod common;
 
-use common::{riscv_sample, run, translate_cached, vmx_cmd, Sample};
-
-fn checked_calls(stderr: &[u8]) -> u64 {
-    let text = String::from_utf8_lossy(stderr);
-    let v = text
-        .split("\"checked_calls\":")
-        .nth(1)
-        .expect("stats json on stderr");
-    v.split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .expect("number")
-}
+use common::{riscv_sample, run, stats_field, translate_cached, vmx_cmd, Sample};
 
 #[test]
 fn samples_agree_under_the_checking_engine() {
@@ -52,7 +39,7 @@ fn samples_agree_under_the_checking_engine() {
             "{name}: output differs under --engine=check"
         );
         assert!(
-            checked_calls(&out.stderr) > 50,
+            stats_field(&out.stderr, "checked_calls") > 50,
             "{name}: too few calls were checked"
         );
     }

@@ -18,7 +18,7 @@ use vmx_lifter::rv::insn::{csr, Op};
 use vmx_lifter::rv::{decode, Insn};
 use vmx_lifter::state::RvState;
 use vmx_runtime::interp::{run_block, BlockExit, DecodedBlock};
-use vmx_runtime::link::link;
+use vmx_runtime::link::{link, LinkedCode};
 use vmx_runtime::memory::{GuestMemory, Prot};
 use vmx_translator::{compile_program, Options};
 
@@ -108,34 +108,72 @@ impl Rng {
     }
 }
 
-/// Encodings from the decoder's golden file, at most [`PER_OP`] per operation.
-fn encodings() -> Vec<Insn> {
+/// Every instruction in the listed sections of the decoder's golden file
+/// (`lifter/tests/data/rv_decode.txt`), decoded, in file order.
+fn golden_insns(sections: &[&str]) -> Vec<Insn> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/lifter/tests/data/rv_decode.txt"
     );
     let text = std::fs::read_to_string(path).expect("decoder golden file");
-    let mut per_op: BTreeMap<Op, Vec<Insn>> = BTreeMap::new();
-    let mut in_text = false;
+    let mut wanted = false;
+    let mut out = Vec::new();
     for line in text.lines() {
         if line.starts_with('[') {
-            in_text = line == "[.text]";
+            wanted = sections.contains(&line);
             continue;
         }
         let f: Vec<&str> = line.split('\t').collect();
-        if !in_text || line.starts_with('#') || f.len() < 3 {
+        if !wanted || line.starts_with('#') || f.len() < 3 {
             continue;
         }
-        let Ok(word) = u32::from_str_radix(f[1], 16) else {
-            continue;
-        };
-        let insn = decode(word);
+        if let Ok(word) = u32::from_str_radix(f[1], 16) {
+            out.push(decode(word));
+        }
+    }
+    out
+}
+
+/// Encodings from the golden file's main section, at most [`PER_OP`] per operation.
+fn encodings() -> Vec<Insn> {
+    let mut per_op: BTreeMap<Op, Vec<Insn>> = BTreeMap::new();
+    for insn in golden_insns(&["[.text]"]) {
         let v = per_op.entry(insn.op).or_default();
         if v.len() < PER_OP && !v.contains(&insn) {
             v.push(insn);
         }
     }
     per_op.into_values().flatten().filter(testable).collect()
+}
+
+/// A guest function made of `blocks`, entered at `pc`.
+fn function(pc: u64, blocks: Vec<Block>) -> Function {
+    Function {
+        entry: pc,
+        name: None,
+        blocks,
+        jump_tables: BTreeMap::new(),
+        resume_points: Vec::new(),
+        has_unresolved_jumps: false,
+    }
+}
+
+/// Lift, optimise, compile and link `functions` exactly as a real translation would.
+fn compile_and_link(functions: Vec<Function>) -> LinkedCode {
+    let program = Program { functions };
+    let (objects, _) = compile_program(&program, &Options::default()).expect("compile");
+    let objs: Vec<&[u8]> = objects.iter().map(|o| o.as_slice()).collect();
+    link(&objs, &vmx_runtime::engine::resolve_runtime_symbol).expect("link")
+}
+
+/// The translated function for guest `pc`.
+fn guest_fn(code: &LinkedCode, pc: u64) -> GuestFn {
+    let sym = vmx_lifter::llvm::symbol_name(pc);
+    let addr = code
+        .symbol(&sym)
+        .unwrap_or_else(|| panic!("{sym} not linked"));
+    // SAFETY: every symbol the translator emits is a function with the `GuestFn` signature.
+    unsafe { std::mem::transmute::<usize, GuestFn>(addr) }
 }
 
 /// Instructions whose effect is a pure function of registers and memory.
@@ -210,23 +248,11 @@ fn interpreter_and_compiled_code_agree_on_every_instruction() {
         .enumerate()
         .map(|(k, i)| {
             let pc = CODE + 16 * k as u64;
-            Function {
-                entry: pc,
-                name: None,
-                blocks: vec![Block {
-                    start: pc,
-                    insns: vec![(pc, *i), (pc + i.len as u64, ret)],
-                }],
-                jump_tables: BTreeMap::new(),
-                resume_points: Vec::new(),
-                has_unresolved_jumps: false,
-            }
+            let insns = vec![(pc, *i), (pc + i.len as u64, ret)];
+            function(pc, vec![Block { start: pc, insns }])
         })
         .collect();
-    let program = Program { functions };
-    let (objects, _) = compile_program(&program, &Options::default()).expect("compile");
-    let objs: Vec<&[u8]> = objects.iter().map(|o| o.as_slice()).collect();
-    let code = link(&objs, &vmx_runtime::engine::resolve_runtime_symbol).expect("link");
+    let code = compile_and_link(functions);
 
     let mem = GuestMemory::new().expect("guest memory");
     mem.map_fixed(DATA, DATA_LEN, Prot::RW).expect("map data");
@@ -234,12 +260,7 @@ fn interpreter_and_compiled_code_agree_on_every_instruction() {
     let mut failures = Vec::new();
     for (k, insn) in insns.iter().enumerate() {
         let pc = CODE + 16 * k as u64;
-        let sym = vmx_lifter::llvm::symbol_name(pc);
-        let addr = code
-            .symbol(&sym)
-            .unwrap_or_else(|| panic!("{sym} not linked"));
-        // SAFETY: the symbol is a translated function with the `GuestFn` signature.
-        let f: GuestFn = unsafe { std::mem::transmute::<usize, GuestFn>(addr) };
+        let f = guest_fn(&code, pc);
         for n in 0..STATES {
             let init = random_state(&mut rng, insn);
             let seed = rng.next();
@@ -328,18 +349,8 @@ fn interpreter_and_compiled_code_agree_on_control_flow() {
         ..Insn::new(Op::Addi, 4)
     };
     let ret = decode(0x0000_8067); // jalr x0, 0(ra)
-    let path = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/lifter/tests/data/rv_decode.txt"
-    ))
-    .expect("decoder golden file");
     let mut cases: Vec<Insn> = Vec::new();
-    for line in path.lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let Some(word) = f.get(1).and_then(|w| u32::from_str_radix(w, 16).ok()) else {
-            continue;
-        };
-        let mut i = decode(word);
+    for mut i in golden_insns(&["[.text]", "[.text.illegal]", "[.text.random]"]) {
         match flow(&i, 0) {
             Flow::Branch(_) | Flow::Jump(_) => i.imm = TAKEN,
             Flow::Return => {}
@@ -377,31 +388,17 @@ fn interpreter_and_compiled_code_agree_on_control_flow() {
                     insns: vec![(t, marker(1)), (t + 4, ret)],
                 });
             }
-            Function {
-                entry: pc,
-                name: None,
-                blocks,
-                jump_tables: BTreeMap::new(),
-                resume_points: Vec::new(),
-                has_unresolved_jumps: false,
-            }
+            function(pc, blocks)
         })
         .collect();
-    let program = Program { functions };
-    let (objects, _) = compile_program(&program, &Options::default()).expect("compile");
-    let objs: Vec<&[u8]> = objects.iter().map(|o| o.as_slice()).collect();
-    let code = link(&objs, &vmx_runtime::engine::resolve_runtime_symbol).expect("link");
+    let code = compile_and_link(functions);
     let mem = GuestMemory::new().expect("guest memory");
 
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let mut failures = Vec::new();
     for (k, insn) in cases.iter().enumerate() {
         let pc = CODE + SPACING * k as u64;
-        let addr = code
-            .symbol(&vmx_lifter::llvm::symbol_name(pc))
-            .expect("linked");
-        // SAFETY: a translated function with the `GuestFn` signature.
-        let f: GuestFn = unsafe { std::mem::transmute::<usize, GuestFn>(addr) };
+        let f = guest_fn(&code, pc);
         for _ in 0..STATES {
             let mut init = random_state(&mut rng, insn);
             if rng.next() % 2 == 0 {

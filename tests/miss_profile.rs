@@ -4,22 +4,7 @@
 
 mod common;
 
-use common::{riscv_sample, run, vmx_cmd, Sample, TempDir};
-
-/// `interp_insns` from `--stats=json` output on stderr.
-fn interp_insns(stderr: &[u8]) -> u64 {
-    let text = String::from_utf8_lossy(stderr);
-    let line = text
-        .lines()
-        .find(|l| l.contains("\"interp_insns\""))
-        .expect("stats line");
-    let v = line.split("\"interp_insns\":").nth(1).expect("field");
-    v.split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .expect("number")
-}
+use common::{riscv_sample, run, stats_field, vmx_cmd, Sample, TempDir};
 
 #[test]
 fn vmx_run_learns_from_its_misses() {
@@ -44,7 +29,7 @@ fn vmx_run_learns_from_its_misses() {
             "output must not depend on the engine mix"
         );
         assert_eq!(out.status, expected.status);
-        counts.push(interp_insns(&out.stderr));
+        counts.push(stats_field(&out.stderr, "interp_insns"));
     }
     assert!(
         counts[0] > 0,
@@ -81,7 +66,7 @@ fn translate_with_profile_covers_interpreted_code() {
         None,
     )
     .expect("exec");
-    assert!(interp_insns(&first.stderr) > 0);
+    assert!(stats_field(&first.stderr, "interp_insns") > 0);
     run(
         vmx_cmd()
             .arg("translate")
@@ -95,5 +80,5 @@ fn translate_with_profile_covers_interpreted_code() {
     .expect("translate with profile");
     let second = run(vmx_cmd().args(["exec", "--stats=json"]).arg(&aot2), None).expect("exec");
     assert_eq!(first.stdout, second.stdout);
-    assert_eq!(interp_insns(&second.stderr), 0);
+    assert_eq!(stats_field(&second.stderr, "interp_insns"), 0);
 }

@@ -18,7 +18,6 @@ use std::time::Instant;
 
 use vmx_aot_cache::format::{AotError, AotFile};
 use vmx_lifter::elf::{ElfError, GuestImage, Isa};
-use vmx_lifter::rv::insn::csr;
 use vmx_lifter::sem::Trap;
 use vmx_lifter::state::RvState;
 
@@ -32,7 +31,7 @@ use crate::sys::{
 
 /// Exit status of `vmx exec --engine=check` when the engines disagree.
 pub const CHECK_DIVERGENCE_STATUS: i32 = 3;
-use crate::syscall::{Kernel, KernelConfig, SysOutcome};
+use crate::syscall::{nr, Kernel, KernelConfig, SysOutcome};
 
 /// Which engine runs guest code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,41 +184,29 @@ fn missing_host_feature(features: &str) -> Option<String> {
 
 // ---- symbols the translated code may reference ----
 
-extern "C" fn host_fma(a: f64, b: f64, c: f64) -> f64 {
-    a.mul_add(b, c)
+/// `extern "C"` wrappers for the libm functions LLVM may call from translated code,
+/// implemented by Rust's own (correctly rounded) float methods.
+macro_rules! host_math {
+    ($($name:ident($($arg:ident),+): $ty:ty => $body:expr;)*) => {
+        $(extern "C" fn $name($($arg: $ty),+) -> $ty {
+            $body
+        })*
+    };
 }
-extern "C" fn host_fmaf(a: f32, b: f32, c: f32) -> f32 {
-    a.mul_add(b, c)
-}
-extern "C" fn host_roundeven(a: f64) -> f64 {
-    a.round_ties_even()
-}
-extern "C" fn host_roundevenf(a: f32) -> f32 {
-    a.round_ties_even()
-}
-extern "C" fn host_floor(a: f64) -> f64 {
-    a.floor()
-}
-extern "C" fn host_floorf(a: f32) -> f32 {
-    a.floor()
-}
-extern "C" fn host_ceil(a: f64) -> f64 {
-    a.ceil()
-}
-extern "C" fn host_ceilf(a: f32) -> f32 {
-    a.ceil()
-}
-extern "C" fn host_trunc(a: f64) -> f64 {
-    a.trunc()
-}
-extern "C" fn host_truncf(a: f32) -> f32 {
-    a.trunc()
-}
-extern "C" fn host_round(a: f64) -> f64 {
-    a.round()
-}
-extern "C" fn host_roundf(a: f32) -> f32 {
-    a.round()
+
+host_math! {
+    host_fma(a, b, c): f64 => a.mul_add(b, c);
+    host_fmaf(a, b, c): f32 => a.mul_add(b, c);
+    host_roundeven(a): f64 => a.round_ties_even();
+    host_roundevenf(a): f32 => a.round_ties_even();
+    host_floor(a): f64 => a.floor();
+    host_floorf(a): f32 => a.floor();
+    host_ceil(a): f64 => a.ceil();
+    host_ceilf(a): f32 => a.ceil();
+    host_trunc(a): f64 => a.trunc();
+    host_truncf(a): f32 => a.trunc();
+    host_round(a): f64 => a.round();
+    host_roundf(a): f32 => a.round();
 }
 
 /// The address of a runtime helper or host library function translated code may call.
@@ -551,8 +538,11 @@ impl Engine {
                 die_with_signal(sig)
             }
         }
-        // mmap, munmap, mprotect, mremap, riscv_flush_icache: code may have changed.
-        if matches!(nr, 222 | 215 | 226 | 216 | 259) {
+        // Guest code may have changed: drop decoded blocks.
+        if matches!(
+            nr,
+            nr::MMAP | nr::MUNMAP | nr::MPROTECT | nr::MREMAP | nr::RISCV_FLUSH_ICACHE
+        ) {
             BLOCKS.with(|c| c.borrow_mut().clear());
         }
         s.pc = pc + 4;
@@ -647,9 +637,9 @@ fn state_words(s: &RvState) -> Vec<u64> {
     v
 }
 
-/// Value of a counter CSR (`cycle`, `time`, `instret`): a 10 MHz timebase.
-pub fn counter_csr(n: u16) -> u64 {
-    let _ = csr::TIME;
+/// Value of the counter CSRs (`cycle`, `time`, `instret`): all three read a 10 MHz
+/// timebase, as Linux lets user space see them.
+pub fn counter_csr() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -657,7 +647,6 @@ pub fn counter_csr(n: u16) -> u64 {
     // SAFETY: valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     let ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-    let _ = n;
     ns / 100
 }
 
@@ -732,8 +721,8 @@ extern "C" fn vmx_rt_fence_i(_st: *mut RvState) {
     BLOCKS.with(|c| c.borrow_mut().clear());
 }
 
-extern "C" fn vmx_rt_csr(_st: *mut RvState, n: u32) -> u64 {
-    counter_csr(n as u16)
+extern "C" fn vmx_rt_csr(_st: *mut RvState, _csr: u32) -> u64 {
+    counter_csr()
 }
 
 /// Run a loaded guest to completion. Never returns on success: the process exits with

@@ -599,3 +599,18 @@ pub fn compare(
     }
     (!report.is_empty()).then_some(report)
 }
+
+/// A numeric field of the `--stats=json` line vmx prints on stderr.
+pub fn stats_field(stderr: &[u8], name: &str) -> u64 {
+    let text = String::from_utf8_lossy(stderr);
+    let key = format!("\"{name}\":");
+    let v = text
+        .split(&key)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {name} in stats:\n{text}"));
+    v.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .expect("number")
+}

@@ -84,6 +84,23 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         }
     }
 
+    /// `llvm.ctlz`/`llvm.cttz` on the low `bits` bits (zero input defined), as an i64.
+    fn count_bits(&self, intrinsic: &str, a: IntValue<'ctx>, bits: u32) -> IntValue<'ctx> {
+        if bits >= 64 {
+            let f = self.ctx.bool_type().const_zero();
+            return self
+                .intrinsic(intrinsic, &[self.i64t.into()], &[a.into(), f.into()])
+                .into_int_value();
+        }
+        let t = self.int_ty(bits);
+        let v = ok(self.b.build_int_truncate(a, t, ""));
+        let f = self.ctx.bool_type().const_zero();
+        let r = self
+            .intrinsic(intrinsic, &[t.into()], &[v.into(), f.into()])
+            .into_int_value();
+        ok(self.b.build_int_z_extend(r, self.i64t, ""))
+    }
+
     fn reg_slot(&self, f: bool, r: u8) -> inkwell::values::PointerValue<'ctx> {
         let slot = if f {
             self.f[r as usize]
@@ -200,38 +217,10 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
         ok(self.b.build_int_z_extend(t, self.i64t, ""))
     }
     fn clz(&mut self, a: Self::I, bits: u32) -> Self::I {
-        let t = self.int_ty(bits);
-        let v = if bits < 64 {
-            ok(self.b.build_int_truncate(a, t, ""))
-        } else {
-            a
-        };
-        let f = self.ctx.bool_type().const_zero();
-        let r = self
-            .intrinsic("llvm.ctlz", &[t.into()], &[v.into(), f.into()])
-            .into_int_value();
-        if bits < 64 {
-            ok(self.b.build_int_z_extend(r, self.i64t, ""))
-        } else {
-            r
-        }
+        self.count_bits("llvm.ctlz", a, bits)
     }
     fn ctz(&mut self, a: Self::I, bits: u32) -> Self::I {
-        let t = self.int_ty(bits);
-        let v = if bits < 64 {
-            ok(self.b.build_int_truncate(a, t, ""))
-        } else {
-            a
-        };
-        let f = self.ctx.bool_type().const_zero();
-        let r = self
-            .intrinsic("llvm.cttz", &[t.into()], &[v.into(), f.into()])
-            .into_int_value();
-        if bits < 64 {
-            ok(self.b.build_int_z_extend(r, self.i64t, ""))
-        } else {
-            r
-        }
+        self.count_bits("llvm.cttz", a, bits)
     }
     fn popcount(&mut self, a: Self::I) -> Self::I {
         self.intrinsic("llvm.ctpop", &[self.i64t.into()], &[a.into()])

@@ -174,13 +174,13 @@ type BResult<T> = Result<T, inkwell::builder::BuilderError>;
 
 impl<'ctx> FnBuilder<'ctx, '_> {
     fn build(&mut self) -> BResult<()> {
-        self.scan_registers();
+        let (used_x, used_f) = self.scan_registers();
         // Allocas for the registers the function touches, loaded from the state.
         for r in 0..32 {
-            if r != 0 && self.x[r].is_some() {
+            if r != 0 && used_x[r] {
                 self.x[r] = Some(self.b.build_alloca(self.i64t, &format!("x{r}"))?);
             }
-            if self.f[r].is_some() {
+            if used_f[r] {
                 self.f[r] = Some(self.b.build_alloca(self.i64t, &format!("f{r}"))?);
             }
         }
@@ -235,8 +235,9 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         Ok(())
     }
 
-    /// Which registers does the function read or write?
-    fn scan_registers(&mut self) {
+    /// Which integer and FP registers does the function use? Also records, in
+    /// `x_written`/`f_written`, which ones it may change.
+    fn scan_registers(&mut self) -> ([bool; 32], [bool; 32]) {
         use crate::rv::insn::Op;
         let mut used_x = [false; 32];
         let mut used_f = [false; 32];
@@ -289,16 +290,7 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         used_x[1] = true;
         used_x[2] = true;
         self.x_written[0] = false;
-        for (slot, used) in self.x.iter_mut().zip(used_x).skip(1) {
-            if used {
-                *slot = Some(self.st); // placeholder, replaced by the alloca
-            }
-        }
-        for (slot, used) in self.f.iter_mut().zip(used_f) {
-            if used {
-                *slot = Some(self.st);
-            }
-        }
+        (used_x, used_f)
     }
 
     fn state_ptr(&self, off: usize) -> BResult<PointerValue<'ctx>> {

@@ -152,12 +152,7 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             s.set_xreg(i.rd, v);
         }
         FcvtWS | FcvtWD | FcvtWuS | FcvtWuD | FcvtLS | FcvtLD | FcvtLuS | FcvtLuD => {
-            let (bits, signed) = match i.op {
-                FcvtWS | FcvtWD => (32, true),
-                FcvtWuS | FcvtWuD => (32, false),
-                FcvtLS | FcvtLD => (64, true),
-                _ => (64, false),
-            };
+            let (bits, signed) = int_type(i.op);
             let a = read_f(s, i.rs1, w);
             let Some(r) = round_to_integral(s, w, a, i.rm) else {
                 return s.trap(Trap::Illegal);
@@ -178,12 +173,7 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             s.set_xreg(i.rd, v);
         }
         FcvtSW | FcvtDW | FcvtSWu | FcvtDWu | FcvtSL | FcvtDL | FcvtSLu | FcvtDLu => {
-            let (bits, signed) = match i.op {
-                FcvtSW | FcvtDW => (32, true),
-                FcvtSWu | FcvtDWu => (32, false),
-                FcvtSL | FcvtDL => (64, true),
-                _ => (64, false),
-            };
+            let (bits, signed) = int_type(i.op);
             let a = s.xreg(i.rs1);
             let rne = move |s: &mut S| s.fcvt_from_int(w, a, bits, signed);
             let v = if w == FW::D && bits == 32 {
@@ -244,6 +234,17 @@ fn width(op: Op) -> FW {
         | FcvtLuS | FmvXW | FeqS | FltS | FleS | FclassS | FcvtSW | FcvtSWu | FcvtSL | FcvtSLu
         | FmvWX | FcvtSD => FW::S,
         _ => FW::D,
+    }
+}
+
+/// The integer side of a float<->integer conversion: (width in bits, signed).
+fn int_type(op: Op) -> (u32, bool) {
+    use Op::*;
+    match op {
+        FcvtWS | FcvtWD | FcvtSW | FcvtDW => (32, true),
+        FcvtWuS | FcvtWuD | FcvtSWu | FcvtDWu => (32, false),
+        FcvtLS | FcvtLD | FcvtSL | FcvtDL => (64, true),
+        _ => (64, false),
     }
 }
 
