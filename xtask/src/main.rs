@@ -84,6 +84,7 @@ const PACKAGES: &[&str] = &[
     "binutils-riscv64-linux-gnu",
     "qemu-user",
     "gcc",
+    "libc6-dev",
 ];
 
 fn is_root() -> bool {
