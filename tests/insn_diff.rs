@@ -11,6 +11,8 @@
 //! identical. Both engines use the one semantics in `lifter/src/rv/exec/`, so a difference
 //! means a backend implements a `Sem` primitive differently.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use vmx_lifter::discover::{flow, Block, Flow, Function, Program};
@@ -21,6 +23,9 @@ use vmx_runtime::interp::{run_block, BlockExit, DecodedBlock};
 use vmx_runtime::link::{link, LinkedCode};
 use vmx_runtime::memory::{GuestMemory, Prot};
 use vmx_translator::{compile_program, Options};
+
+use common::golden::golden_insns;
+use common::rng::Rng;
 
 /// Guest page the memory-accessing instructions use.
 const DATA: u64 = 0x20000;
@@ -33,106 +38,6 @@ const PER_OP: usize = 6;
 const STATES: usize = 6;
 
 type GuestFn = unsafe extern "C" fn(*mut RvState, *mut u8);
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Integers with the edge cases over-represented.
-    fn int(&mut self) -> u64 {
-        const EDGES: [u64; 10] = [
-            0,
-            1,
-            u64::MAX,
-            i64::MIN as u64,
-            i64::MAX as u64,
-            0x8000_0000,
-            0x7fff_ffff,
-            0xffff_ffff,
-            0xffff_ffff_8000_0000,
-            31,
-        ];
-        match self.next() % 4 {
-            0 => EDGES[(self.next() % EDGES.len() as u64) as usize],
-            1 => self.next() % 64,
-            _ => self.next(),
-        }
-    }
-    /// Float register contents: boxed singles and doubles, specials included.
-    fn freg(&mut self) -> u64 {
-        const S: [u32; 12] = [
-            0,
-            0x8000_0000,
-            0x3f80_0000,
-            0xbf80_0000,
-            0x7f80_0000,
-            0xff80_0000,
-            0x7fc0_0000,
-            0x7fa0_0000,
-            0x0000_0001,
-            0x007f_ffff,
-            0x7f7f_ffff,
-            0x4b00_0001,
-        ];
-        const D: [u64; 12] = [
-            0,
-            0x8000_0000_0000_0000,
-            0x3ff0_0000_0000_0000,
-            0xbff0_0000_0000_0000,
-            0x7ff0_0000_0000_0000,
-            0xfff0_0000_0000_0000,
-            0x7ff8_0000_0000_0000,
-            0x7ff4_0000_0000_0000,
-            1,
-            0x000f_ffff_ffff_ffff,
-            0x7fef_ffff_ffff_ffff,
-            0x4330_0000_0000_0001,
-        ];
-        let boxed = |v: u32| 0xffff_ffff_0000_0000 | v as u64;
-        match self.next() % 6 {
-            0 => boxed(S[(self.next() % 12) as usize]),
-            1 => D[(self.next() % 12) as usize],
-            2 => boxed(self.next() as u32),
-            3 => {
-                // A "normal" double of moderate magnitude.
-                let exp = 1023 - 40 + self.next() % 80;
-                (self.next() & 0x800f_ffff_ffff_ffff) | exp << 52
-            }
-            4 => self.next(), // often an improperly boxed single
-            _ => boxed(((self.next() % 60 + 100) as u32) << 23 | self.next() as u32 & 0x807f_ffff),
-        }
-    }
-}
-
-/// Every instruction in the listed sections of the decoder's golden file
-/// (`lifter/tests/data/rv_decode.txt`), decoded, in file order.
-fn golden_insns(sections: &[&str]) -> Vec<Insn> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/lifter/tests/data/rv_decode.txt"
-    );
-    let text = std::fs::read_to_string(path).expect("decoder golden file");
-    let mut wanted = false;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.starts_with('[') {
-            wanted = sections.contains(&line);
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        if !wanted || line.starts_with('#') || f.len() < 3 {
-            continue;
-        }
-        if let Ok(word) = u32::from_str_radix(f[1], 16) {
-            out.push(decode(word));
-        }
-    }
-    out
-}
 
 /// Encodings from the golden file's main section, at most [`PER_OP`] per operation.
 fn encodings() -> Vec<Insn> {

@@ -14,6 +14,7 @@ fn vmx_run_learns_from_its_misses() {
     let expected = Sample::load("computed_jumps").expected;
     let cache = TempDir::new("miss-profile-cache");
     let mut counts = Vec::new();
+    let mut totals = Vec::new();
     for _ in 0..3 {
         let out = run(
             vmx_cmd()
@@ -30,7 +31,26 @@ fn vmx_run_learns_from_its_misses() {
         );
         assert_eq!(out.status, expected.status);
         counts.push(stats_field(&out.stderr, "interp_insns"));
+        totals.push(
+            stats_field(&out.stderr, "interp_insns") + stats_field(&out.stderr, "translated_insns"),
+        );
     }
+    // Every guest instruction is counted once, translated or interpreted: the totals
+    // match the interpreter engine's count for the same run.
+    let interp = run(
+        vmx_cmd()
+            .args(["exec", "--engine=interp", "--stats=json"])
+            .arg(&elf),
+        None,
+    )
+    .expect("vmx exec --engine=interp");
+    let reference = stats_field(&interp.stderr, "interp_insns");
+    assert!(reference > 0);
+    assert_eq!(
+        totals,
+        vec![reference; 3],
+        "translated + interpreted instructions of each run vs the interpreter's count"
+    );
     assert!(
         counts[0] > 0,
         "the first run must have interpreted the hidden targets"

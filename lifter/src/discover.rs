@@ -267,6 +267,8 @@ fn explore(
     let mut jump_tables = BTreeMap::new();
     let mut resume = BTreeSet::new();
     let mut unresolved = false;
+    // `jalr`s whose target an `auipc` right before them fixes, with that target.
+    let mut resolved: BTreeMap<u64, u64> = BTreeMap::new();
     let mut work = vec![entry];
     leaders.insert(entry);
     for &p in extra_points {
@@ -294,7 +296,16 @@ fn explore(
                     work.push(t);
                 }
             };
-            match flow(&i, pc) {
+            let mut fl = flow(&i, pc);
+            if let Some(t) = auipc_jalr_target(&path) {
+                // `call`/`tail` through `auipc`+`jalr`: a direct transfer.
+                fl = match fl {
+                    Flow::IndirectCall => Flow::Call(t),
+                    _ => Flow::Jump(t),
+                };
+                resolved.insert(pc, t);
+            }
+            match fl {
                 Flow::Next | Flow::Syscall => {
                     if pc != start && starts.contains(&next) && next != entry && bound.is_none() {
                         break;
@@ -344,12 +355,25 @@ fn explore(
         }
     }
 
+    // A resolved `jalr` that other paths reach directly (a leader) keeps its register
+    // target; the others become the equivalent `jal` (same length, same link value).
+    resolved.retain(|pc, _| !leaders.contains(pc));
+
     // Pass 2: cut blocks at leaders.
     let mut blocks = Vec::new();
     for &start in &leaders {
         let mut insns = Vec::new();
         let mut pc = start;
-        while let Some(i) = code.fetch(pc) {
+        while let Some(mut i) = code.fetch(pc) {
+            if let Some(&t) = resolved.get(&pc) {
+                i = Insn {
+                    op: Op::Jal,
+                    rd: i.rd,
+                    imm: t.wrapping_sub(pc) as i64,
+                    len: i.len,
+                    ..Insn::new(Op::Jal, i.len)
+                };
+            }
             insns.push((pc, i));
             let next = pc + i.len as u64;
             if flow(&i, pc) != Flow::Next && flow(&i, pc) != Flow::Syscall {
@@ -380,6 +404,22 @@ fn explore(
         resume_points: resume.into_iter().collect(),
         has_unresolved_jumps: unresolved,
     }
+}
+
+/// The target of a `jalr` (last in `path`) whose base register the instruction right
+/// before it set with `auipc` (the `call`/`tail` sequences of far calls), if its flow is
+/// a call or a jump.
+fn auipc_jalr_target(path: &[(u64, Insn)]) -> Option<u64> {
+    let [.., (apc, a), (pc, j)] = path else {
+        return None;
+    };
+    if j.op != Op::Jalr || a.op != Op::Auipc || a.rd != j.rs1 || j.rs1 == 0 || *apc + 4 != *pc {
+        return None;
+    }
+    if !matches!(flow(j, *pc), Flow::IndirectCall | Flow::IndirectJump) {
+        return None;
+    }
+    Some(apc.wrapping_add(a.imm as u64).wrapping_add(j.imm as u64) & !1)
 }
 
 /// Symbolic register values for jump-table recovery.

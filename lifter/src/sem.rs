@@ -225,4 +225,7 @@ pub trait Sem {
     fn branch(&mut self, cond: Self::B, target: u64);
     /// Leave the instruction stream (system call, breakpoint, illegal instruction).
     fn trap(&mut self, t: Trap);
+    /// Raise `t` when `cond` holds, before the instruction has any effect: semantics call
+    /// this before writing anything, and nothing written after a raised trap is kept.
+    fn trap_if(&mut self, cond: Self::B, t: Trap);
 }

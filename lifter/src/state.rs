@@ -26,6 +26,9 @@ pub struct RvState {
     pub res_val: u64,
     /// Guest instructions retired by the interpreter (statistics).
     pub interp_insns: u64,
+    /// Guest instructions retired by translated code since the runtime last collected
+    /// them (statistics; translated code adds its count before every call out).
+    pub tr_insns: u64,
 }
 
 impl Default for RvState {
@@ -38,6 +41,7 @@ impl Default for RvState {
             res_addr: NO_RESERVATION,
             res_val: 0,
             interp_insns: 0,
+            tr_insns: 0,
         }
     }
 }
@@ -51,6 +55,7 @@ pub mod offsets {
     pub const FCSR: usize = offset_of!(RvState, fcsr);
     pub const RES_ADDR: usize = offset_of!(RvState, res_addr);
     pub const RES_VAL: usize = offset_of!(RvState, res_val);
+    pub const TR_INSNS: usize = offset_of!(RvState, tr_insns);
 }
 
 /// Guest addresses are confined to `[0, GUEST_SPACE)`: every access computes

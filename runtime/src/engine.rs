@@ -247,6 +247,9 @@ struct Stats {
     dispatch_hits: AtomicU64,
     dispatch_misses: AtomicU64,
     interp_blocks: AtomicU64,
+    /// Instructions retired by translated code, collected from the guest threads'
+    /// states at system calls and traps.
+    translated_insns: AtomicU64,
 }
 
 struct Engine {
@@ -518,7 +521,7 @@ impl Engine {
             BlockExit::Done => {}
             BlockExit::FenceI => BLOCKS.with(|c| c.borrow_mut().clear()),
             BlockExit::Trap(Trap::Syscall) => self.syscall(s),
-            BlockExit::Trap(t) => self.trap(t),
+            BlockExit::Trap(t) => self.trap(s, t),
         }
     }
 
@@ -528,6 +531,7 @@ impl Engine {
             exit_now(0);
         }
         self.stats.syscalls.fetch_add(1, Ordering::Relaxed);
+        self.collect_counts(s);
         let nr = s.x[17];
         let pc = s.pc;
         match self.kernel.handle(s) {
@@ -548,10 +552,17 @@ impl Engine {
         s.pc = pc + 4;
     }
 
-    fn trap(&self, t: Trap) -> ! {
+    /// Moves the thread's translated-instruction count into the statistics.
+    fn collect_counts(&self, s: &mut RvState) {
+        let n = std::mem::take(&mut s.tr_insns);
+        self.stats.translated_insns.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn trap(&self, s: &mut RvState, t: Trap) -> ! {
         if IN_CHECK_CHILD.load(Ordering::Relaxed) {
             exit_now(0);
         }
+        self.collect_counts(s);
         self.finish();
         die_with_signal(match t {
             Trap::Breakpoint => libc::SIGTRAP,
@@ -583,6 +594,10 @@ impl Engine {
         let wall = self.start.elapsed().as_secs_f64();
         let st = &self.stats;
         let fields = [
+            (
+                "translated_insns",
+                st.translated_insns.load(Ordering::Relaxed),
+            ),
             ("interp_insns", self.interp_insns.load(Ordering::Relaxed)),
             ("interp_blocks", st.interp_blocks.load(Ordering::Relaxed)),
             ("interp_block_pcs", misses.len() as u64),
@@ -660,12 +675,17 @@ extern "C" fn vmx_rt_syscall(st: *mut RvState) {
 }
 
 /// Translated code executed `ebreak` (1) or an illegal instruction (2).
-extern "C" fn vmx_rt_trap(_st: *mut RvState, kind: u32) {
-    engine().trap(if kind == 1 {
-        Trap::Breakpoint
-    } else {
-        Trap::Illegal
-    });
+extern "C" fn vmx_rt_trap(st: *mut RvState, kind: u32) {
+    // SAFETY: translated code passes its own state pointer, valid for the call.
+    let s = unsafe { &mut *st };
+    engine().trap(
+        s,
+        if kind == 1 {
+            Trap::Breakpoint
+        } else {
+            Trap::Illegal
+        },
+    );
 }
 
 /// Indirect call (or a call to code that was not translated): run `target` until it

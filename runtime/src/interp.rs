@@ -165,7 +165,7 @@ impl Sem for Interp<'_> {
         self.st.x[r as usize]
     }
     fn set_xreg(&mut self, r: u8, v: u64) {
-        if r != 0 {
+        if r != 0 && self.trap.is_none() {
             self.st.x[r as usize] = v;
         }
     }
@@ -173,7 +173,9 @@ impl Sem for Interp<'_> {
         self.st.f[r as usize]
     }
     fn set_freg(&mut self, r: u8, v: u64) {
-        self.st.f[r as usize] = v;
+        if self.trap.is_none() {
+            self.st.f[r as usize] = v;
+        }
     }
 
     fn add(&mut self, a: u64, b: u64) -> u64 {
@@ -317,6 +319,9 @@ impl Sem for Interp<'_> {
         }
     }
     fn store(&mut self, addr: u64, v: u64, size: u32) {
+        if self.trap.is_some() {
+            return;
+        }
         let p = self.host(addr);
         // SAFETY: as in `load`.
         unsafe {
@@ -512,7 +517,9 @@ impl Sem for Interp<'_> {
     }
     fn csr_write(&mut self, n: u16, v: u64) -> bool {
         if n == csr::FCSR {
-            self.st.fcsr = v;
+            if self.trap.is_none() {
+                self.st.fcsr = v;
+            }
             true
         } else {
             false
@@ -529,6 +536,12 @@ impl Sem for Interp<'_> {
     }
     fn trap(&mut self, t: Trap) {
         self.trap = Some(t);
+    }
+
+    fn trap_if(&mut self, cond: bool, t: Trap) {
+        if cond && self.trap.is_none() {
+            self.trap = Some(t);
+        }
     }
 }
 

@@ -17,6 +17,9 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod golden;
+pub mod rng;
+
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;

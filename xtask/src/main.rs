@@ -4,6 +4,7 @@
 //! build on a machine that cannot build vmx yet, because installing what vmx needs is its job.
 
 mod bench;
+mod fuzz;
 mod samples;
 mod util;
 
@@ -52,6 +53,9 @@ enum Task {
     },
     /// Time the cpu_bound sample natively, under `vmx exec` and under qemu-riscv64.
     Bench(bench::BenchArgs),
+    /// Long differential fuzzing: exhaustive decoder sweep, then random instruction
+    /// sequences under vmx (both engines) and qemu-riscv64 with fresh seeds.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() {
@@ -64,6 +68,7 @@ fn main() {
         Task::Demo => demo(),
         Task::Ci { skip } => ci(&skip),
         Task::Bench(args) => bench::bench(&args),
+        Task::Fuzz(args) => fuzz::fuzz(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

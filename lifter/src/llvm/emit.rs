@@ -545,4 +545,13 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
     fn trap(&mut self, t: Trap) {
         self.pending = Some(Pending::Trap(t));
     }
+
+    fn trap_if(&mut self, cond: Self::B, t: Trap) {
+        let raise = self.ctx.append_basic_block(self.func, "trap");
+        let cont = self.ctx.append_basic_block(self.func, "no_trap");
+        ok(self.b.build_conditional_branch(cond, raise, cont));
+        self.b.position_at_end(raise);
+        ok(self.emit_trap(self.pc, t));
+        self.b.position_at_end(cont);
+    }
 }

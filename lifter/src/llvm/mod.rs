@@ -85,6 +85,8 @@ pub struct FnBuilder<'ctx, 'm> {
     f: [Option<PointerValue<'ctx>>; 32],
     x_written: [bool; 32],
     f_written: [bool; 32],
+    /// Guest instructions run since the last flush to `RvState::tr_insns`.
+    retired: Option<PointerValue<'ctx>>,
     pc: u64,
     pending: Option<Pending<'ctx>>,
     blocks: HashMap<u64, BasicBlock<'ctx>>,
@@ -148,6 +150,7 @@ pub fn lift_function<'ctx>(
         f: [None; 32],
         x_written: [false; 32],
         f_written: [false; 32],
+        retired: None,
         pc: guest.entry,
         pending: None,
         blocks: HashMap::new(),
@@ -184,6 +187,9 @@ impl<'ctx> FnBuilder<'ctx, '_> {
                 self.f[r] = Some(self.b.build_alloca(self.i64t, &format!("f{r}"))?);
             }
         }
+        let retired = self.b.build_alloca(self.i64t, "retired")?;
+        self.b.build_store(retired, self.i64t.const_zero())?;
+        self.retired = Some(retired);
         self.reload_all()?;
         self.entry_ra = self.load_state(offsets::X + 8)?;
         self.entry_sp = self.load_state(offsets::X + 16)?;
@@ -207,6 +213,7 @@ impl<'ctx> FnBuilder<'ctx, '_> {
             for &(pc, insn) in &blk.insns {
                 self.pc = pc;
                 self.pending = None;
+                self.count_retired()?;
                 exec(self, &insn);
                 let next = pc + insn.len as u64;
                 terminated = self.finish_insn(flow(&insn, pc), pc, next)?;
@@ -329,8 +336,26 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         Ok(())
     }
 
-    /// Store every register the function may have changed (before calls, at exits).
+    /// One more guest instruction (LLVM folds a block's increments into one add).
+    fn count_retired(&self) -> BResult<()> {
+        if let Some(a) = self.retired {
+            let n = self.b.build_load(self.i64t, a, "")?.into_int_value();
+            let n = self.b.build_int_add(n, self.i64t.const_int(1, false), "")?;
+            self.b.build_store(a, n)?;
+        }
+        Ok(())
+    }
+
+    /// Store every register the function may have changed, and the retired-instruction
+    /// count (before calls, at exits).
     fn store_written(&self) -> BResult<()> {
+        if let Some(a) = self.retired {
+            let n = self.b.build_load(self.i64t, a, "")?.into_int_value();
+            let total = self.load_state(offsets::TR_INSNS)?;
+            let total = self.b.build_int_add(total, n, "")?;
+            self.store_state(offsets::TR_INSNS, total)?;
+            self.b.build_store(a, self.i64t.const_zero())?;
+        }
         for r in 0..32 {
             if let (Some(a), true) = (self.x[r], self.x_written[r]) {
                 let v = self.b.build_load(self.i64t, a, "")?.into_int_value();
@@ -403,6 +428,33 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         Ok(())
     }
 
+    /// Raise trap `t` (not a system call) at the instruction at `pc`: the runtime gets the
+    /// state as it was before the instruction.
+    fn emit_trap(&self, pc: u64, t: Trap) -> BResult<()> {
+        let ptr = self.ctx.ptr_type(AddressSpace::default());
+        self.store_written()?;
+        self.store_state(offsets::PC, self.i64t.const_int(pc, false))?;
+        let kind = match t {
+            Trap::Breakpoint => 1,
+            _ => 2,
+        };
+        let h = self.helper(
+            helpers::TRAP,
+            None,
+            &[ptr.into(), self.ctx.i32_type().into()],
+        );
+        self.b.build_call(
+            h,
+            &[
+                self.st.into(),
+                self.ctx.i32_type().const_int(kind, false).into(),
+            ],
+            "",
+        )?;
+        self.b.build_return(None)?;
+        Ok(())
+    }
+
     /// After a call or system call: continue at `next` if that is where the guest went.
     fn check_return(&self, next: u64) -> BResult<()> {
         self.reload_all()?;
@@ -448,28 +500,7 @@ impl<'ctx> FnBuilder<'ctx, '_> {
                 self.b.build_call(h, &[self.st.into()], "")?;
                 self.check_return(next)?;
             }
-            Pending::Trap(t) => {
-                self.store_written()?;
-                self.store_state(offsets::PC, self.i64t.const_int(pc, false))?;
-                let kind = match t {
-                    Trap::Breakpoint => 1,
-                    _ => 2,
-                };
-                let h = self.helper(
-                    helpers::TRAP,
-                    None,
-                    &[ptr.into(), self.ctx.i32_type().into()],
-                );
-                self.b.build_call(
-                    h,
-                    &[
-                        self.st.into(),
-                        self.ctx.i32_type().const_int(kind, false).into(),
-                    ],
-                    "",
-                )?;
-                self.b.build_return(None)?;
-            }
+            Pending::Trap(t) => self.emit_trap(pc, t)?,
             Pending::Jump(target) => match fl {
                 Flow::Jump(t) => self.goto_pc(t)?,
                 Flow::Return => self.exit_to(target)?,

@@ -376,7 +376,7 @@ impl Kernel {
     fn out_buf(&self, addr: u64, len: u64) -> Result<(u64, u64), Errno> {
         let len = len.min(MAX_RW_COUNT);
         if len == 0 {
-            return Ok((self.mem.base() as u64, 0));
+            return self.empty_buf(addr);
         }
         let n = self.mem.writable_len(addr, len);
         if n == 0 {
@@ -385,11 +385,20 @@ impl Kernel {
         Ok((self.mem.host_ptr(addr, n, true)? as u64, n))
     }
 
+    /// A zero-length buffer: like Linux's `access_ok`, the address must still lie in the
+    /// user address space (here: the guest space), though nothing is accessed.
+    fn empty_buf(&self, addr: u64) -> Result<(u64, u64), Errno> {
+        if addr > vmx_lifter::state::GUEST_SPACE {
+            return Err(Errno::EFAULT);
+        }
+        Ok((self.mem.base() as u64, 0))
+    }
+
     /// A data buffer for write-like calls: the readable prefix of `[addr, addr+len)`.
     fn in_buf(&self, addr: u64, len: u64) -> Result<(u64, u64), Errno> {
         let len = len.min(MAX_RW_COUNT);
         if len == 0 {
-            return Ok((self.mem.base() as u64, 0));
+            return self.empty_buf(addr);
         }
         let n = self.mem.readable_len(addr, len);
         if n == 0 {

@@ -33,7 +33,8 @@
 //! - Double-precision FMA results in or near the subnormal range rely on ErrFma staying
 //!   exact on the 2^-1074 grid after scaling; this is checked by randomized tests
 //!   against an exact model (`runtime/tests/fp_rounding.rs`), not proven.
-//! - `frm` values 5..7 (reserved; an illegal instruction on hardware) round to nearest.
+//! - `frm` values 5..7 are reserved: a dynamic-rounding instruction traps as illegal
+//!   before any of this runs.
 //! - Accrued exception flags are not modelled (`fflags` reads what software wrote).
 //!
 //! Conversions to integer honour every rounding mode through [`Sem::fround`].
@@ -47,6 +48,16 @@ const BOX: u64 = 0xffff_ffff_0000_0000;
 pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
     use Op::*;
     let w = width(i.op);
+    if i.rm == RM_DYN && has_rm_field(i.op) {
+        // A dynamic rounding mode while `frm` holds a reserved value (5..7) makes the
+        // instruction illegal.
+        let Some(frm) = read_csr(s, csr::FRM) else {
+            return s.trap(Trap::Illegal);
+        };
+        let five = s.imm(5);
+        let reserved = s.cmp(Cmp::Geu, frm, five);
+        s.trap_if(reserved, Trap::Illegal);
+    }
     match i.op {
         Flw | Fld => {
             let a = addr(s, i.rs1, i.imm);
@@ -383,6 +394,50 @@ fn round_to_integral<S: Sem>(s: &mut S, w: FW, a: S::I, rm: u8) -> Option<S::I> 
     Some(v)
 }
 
+/// Whether the encoding of `op` has a rounding-mode field (else `rm` holds other bits).
+fn has_rm_field(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        FaddS
+            | FaddD
+            | FsubS
+            | FsubD
+            | FmulS
+            | FmulD
+            | FdivS
+            | FdivD
+            | FsqrtS
+            | FsqrtD
+            | FmaddS
+            | FmaddD
+            | FmsubS
+            | FmsubD
+            | FnmsubS
+            | FnmsubD
+            | FnmaddS
+            | FnmaddD
+            | FcvtWS
+            | FcvtWD
+            | FcvtWuS
+            | FcvtWuD
+            | FcvtLS
+            | FcvtLD
+            | FcvtLuS
+            | FcvtLuD
+            | FcvtSW
+            | FcvtDW
+            | FcvtSWu
+            | FcvtDWu
+            | FcvtSL
+            | FcvtDL
+            | FcvtSLu
+            | FcvtDLu
+            | FcvtSD
+            | FcvtDS
+    )
+}
+
 // ---- rounding modes other than round-to-nearest-even (see the module doc) ----
 
 /// Round with the instruction's mode: `rne` is the host operation (round to nearest,
@@ -409,7 +464,7 @@ where
     let cold = move |s: &mut S| {
         let x = exact(s);
         let c = locate(s, &x);
-        // frm 5..7 is reserved: round to nearest.
+        // (frm 5..7 trapped in `exec`.)
         let mut v = rne(s);
         for (n, mode) in Round::ALL.iter().enumerate().skip(1) {
             let r = pick(s, &x, &c, *mode, v);
