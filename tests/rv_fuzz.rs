@@ -119,7 +119,7 @@ fn templates() -> Vec<Template> {
 fn instruction(rng: &mut Rng, t: &Template) -> Option<(Insn, u32)> {
     let mut want = t.insn;
     let mut w = t.word;
-    for n in 0..4 {
+    for (n, shift) in SHIFTS.into_iter().enumerate() {
         if !t.fields[n] {
             continue;
         }
@@ -129,7 +129,7 @@ fn instruction(rng: &mut Rng, t: &Template) -> Option<(Insn, u32)> {
             POOL[rng.below(POOL.len() as u64) as usize]
         };
         *field(&mut want, n) = r;
-        w = w & !(31 << SHIFTS[n]) | (r as u32) << SHIFTS[n];
+        w = w & !(31 << shift) | (r as u32) << shift;
     }
     if is_memory(t.insn.op) {
         if !t.fields[1] {

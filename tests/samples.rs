@@ -130,6 +130,7 @@ sample_tests!(
     segfault,
     setjmp_longjmp,
     strings,
+    text_patch,
 );
 
 #[test]

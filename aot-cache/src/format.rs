@@ -35,7 +35,7 @@ pub const MAGIC: [u8; 8] = *b"VMXAOT\r\n";
 
 /// The container format version this vmx writes and reads. Bump it on any change to the
 /// layout or to the encoded structs.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Headers larger than this are rejected as corrupt (a real header is a few hundred bytes).
 pub const MAX_HEADER_LEN: u32 = 64 * 1024;
@@ -79,6 +79,12 @@ pub struct AotFunction {
     pub symbol: String,
     /// Guest pcs inside the function at which translated code can be (re-)entered.
     pub resume_points: Vec<u64>,
+    /// The guest code the translation was made from, as sorted, disjoint `[start, end)`
+    /// address ranges: if the guest rewrites any of it, the translation is dropped.
+    pub code_ranges: Vec<(u64, u64)>,
+    /// Functions this one calls or jumps to directly, whose translations may have been
+    /// inlined into this one's (sorted guest pcs).
+    pub callees: Vec<u64>,
 }
 
 /// The bulk of an `.aot` file.
@@ -338,11 +344,15 @@ mod tests {
                         guest_pc: 0x10000,
                         symbol: "fn_10000".into(),
                         resume_points: vec![0x10004, 0x10010],
+                        code_ranges: vec![(0x10000, 0x10020)],
+                        callees: vec![0x10040],
                     },
                     AotFunction {
                         guest_pc: 0x10100,
                         symbol: "fn_10100".into(),
                         resume_points: vec![],
+                        code_ranges: vec![(0x10040, 0x10048), (0x10080, 0x10090)],
+                        callees: vec![],
                     },
                 ],
                 profile_pcs: vec![0x10200],

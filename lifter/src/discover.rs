@@ -101,6 +101,41 @@ impl Function {
     pub fn insn_count(&self) -> usize {
         self.blocks.iter().map(|b| b.insns.len()).sum()
     }
+
+    /// The other functions of `program` this one transfers to directly (calls, tail
+    /// calls, branches to another entry): the ones whose translation may be inlined into
+    /// this one's. Sorted.
+    pub fn direct_callees(&self, program: &Program) -> Vec<u64> {
+        let mut out = BTreeSet::new();
+        for b in &self.blocks {
+            let Some((pc, last)) = b.insns.last() else {
+                continue;
+            };
+            let target = match flow(last, *pc) {
+                Flow::Call(t) | Flow::Jump(t) | Flow::Branch(t) => t,
+                _ => continue,
+            };
+            if target != self.entry && program.function(target).is_some() {
+                out.insert(target);
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// The guest bytes the function's blocks occupy, as sorted, merged `[start, end)`
+    /// ranges.
+    pub fn code_ranges(&self) -> Vec<(u64, u64)> {
+        let mut r: Vec<(u64, u64)> = self.blocks.iter().map(|b| (b.start, b.end())).collect();
+        r.sort_unstable();
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(r.len());
+        for (s, e) in r {
+            match out.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        out
+    }
 }
 
 /// The discovered code of a guest image.

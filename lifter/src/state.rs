@@ -29,6 +29,9 @@ pub struct RvState {
     /// Guest instructions retired by translated code since the runtime last collected
     /// them (statistics; translated code adds its count before every call out).
     pub tr_insns: u64,
+    /// Bumped by the runtime when the guest rewrote translated code: live translated
+    /// frames notice it after their next call out and finish in the interpreter.
+    pub code_epoch: u64,
 }
 
 impl Default for RvState {
@@ -42,6 +45,7 @@ impl Default for RvState {
             res_val: 0,
             interp_insns: 0,
             tr_insns: 0,
+            code_epoch: 0,
         }
     }
 }
@@ -56,6 +60,7 @@ pub mod offsets {
     pub const RES_ADDR: usize = offset_of!(RvState, res_addr);
     pub const RES_VAL: usize = offset_of!(RvState, res_val);
     pub const TR_INSNS: usize = offset_of!(RvState, tr_insns);
+    pub const CODE_EPOCH: usize = offset_of!(RvState, code_epoch);
 }
 
 /// Guest addresses are confined to `[0, GUEST_SPACE)`: every access computes

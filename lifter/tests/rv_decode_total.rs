@@ -40,7 +40,7 @@ fn sampled_32_bit_words_decode() {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        check(x as u32 | 3, x % 64 == 0);
+        check(x as u32 | 3, x.is_multiple_of(64));
     }
 }
 

@@ -23,7 +23,7 @@ use vmx_lifter::state::RvState;
 
 use crate::interp::{run_block, BlockCache, BlockExit};
 use crate::link::{link, LinkError, LinkedCode};
-use crate::memory::GuestMemory;
+use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
 use crate::process::{load_image, setup_stack};
 use crate::sys::{
     call_guest, die_with_signal, exit_now, fork, install_fault_handler, wait_child, Fork, GuestFn,
@@ -95,9 +95,13 @@ pub struct Loaded {
 }
 
 struct Translation {
-    _code: LinkedCode,
+    code: LinkedCode,
     funcs: HashMap<u64, GuestFn>,
     resume: HashMap<u64, Vec<u64>>,
+    /// The guest code each function was translated from: (start, end, function pc).
+    ranges: Vec<(u64, u64, u64)>,
+    /// Function → the functions that call or jump to it directly.
+    callers: HashMap<u64, Vec<u64>>,
 }
 
 /// Load an `.aot` file: validate it and link its code.
@@ -120,7 +124,13 @@ pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
     let code = link(&objects, &resolve_runtime_symbol)?;
     let mut funcs = HashMap::new();
     let mut resume = HashMap::new();
+    let mut ranges = Vec::new();
+    let mut callers: HashMap<u64, Vec<u64>> = HashMap::new();
     for f in &aot.payload.functions {
+        ranges.extend(f.code_ranges.iter().map(|&(s, e)| (s, e, f.guest_pc)));
+        for &c in &f.callees {
+            callers.entry(c).or_default().push(f.guest_pc);
+        }
         let Some(addr) = code.symbol(&f.symbol) else {
             return Err(RunError::Link(LinkError::Undefined(f.symbol.clone())));
         };
@@ -136,9 +146,11 @@ pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
         image_bytes: aot.payload.guest_image,
         image,
         code: Some(Translation {
-            _code: code,
+            code,
             funcs,
             resume,
+            ranges,
+            callers,
         }),
     })
 }
@@ -247,6 +259,8 @@ struct Stats {
     dispatch_hits: AtomicU64,
     dispatch_misses: AtomicU64,
     interp_blocks: AtomicU64,
+    /// Translated functions dropped because the guest rewrote their code.
+    rewritten_functions: AtomicU64,
     /// Instructions retired by translated code, collected from the guest threads'
     /// states at system calls and traps.
     translated_insns: AtomicU64,
@@ -256,6 +270,8 @@ struct Engine {
     mem: Arc<GuestMemory>,
     kernel: Kernel,
     funcs: HashMap<u64, GuestFn>,
+    /// Translated code that is still what the guest would run (see [`Rewrites`]).
+    rewrites: Option<Rewrites>,
     resume: HashMap<u64, Vec<u64>>,
     stats: Stats,
     stats_format: Option<StatsFormat>,
@@ -268,6 +284,25 @@ struct Engine {
     /// Checking engine: translated functions to compare against the interpreter, and
     /// how many calls of each were checked so far.
     check: Option<Checker>,
+}
+
+/// Translated functions whose guest code the guest rewrote, and what is needed to find
+/// them: checked at every `fence.i` (and `riscv_flush_icache`), for the code pages the
+/// guest made writable or replaced since the last check ([`GuestMemory::watch_code`]).
+struct Rewrites {
+    code: LinkedCode,
+    /// (start, end, function pc) of the translated guest code, sorted.
+    ranges: Vec<(u64, u64, u64)>,
+    /// The watched pages' bytes as translated.
+    snapshot: HashMap<u64, Vec<u8>>,
+    /// Host entry address → guest pc, for [`vmx_rt_rewritten`].
+    entries: HashMap<usize, u64>,
+    /// Function → its direct callers (whose translations may have inlined it).
+    callers: HashMap<u64, Vec<u64>>,
+    /// Functions no longer run translated.
+    stale: Mutex<std::collections::HashSet<u64>>,
+    /// Whether `stale` is non-empty (read on every dispatch).
+    any: std::sync::atomic::AtomicBool,
 }
 
 struct Checker {
@@ -337,9 +372,9 @@ impl Engine {
                     }
                 }
             }
-            if let Some(f) = self.funcs.get(&pc) {
+            if let Some(f) = self.translated(pc) {
                 // SAFETY: `f` comes from the linked translation; see `call_guest`.
-                unsafe { call_guest(*f, st, base) };
+                unsafe { call_guest(f, st, base) };
                 continue;
             }
             if self.check.is_some() && self.check_call(st) {
@@ -490,6 +525,91 @@ impl Engine {
         std::process::exit(CHECK_DIVERGENCE_STATUS)
     }
 
+    /// The translation of the function at `pc`, unless there is none or the guest has
+    /// rewritten its code.
+    fn translated(&self, pc: u64) -> Option<GuestFn> {
+        let f = *self.funcs.get(&pc)?;
+        if let Some(rw) = &self.rewrites {
+            if rw.any.load(Ordering::Acquire)
+                && rw
+                    .stale
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&pc)
+            {
+                return None;
+            }
+        }
+        Some(f)
+    }
+
+    /// `fence.i`: drop the interpreter's decoded blocks, and the translations of any
+    /// function whose guest code was rewritten since the last look — and of the
+    /// functions that call it directly, whose translations may have inlined it. Live
+    /// frames of translated code see `code_epoch` change and finish interpreted.
+    fn fence_i(&self, s: &mut RvState) {
+        BLOCKS.with(|c| c.borrow_mut().clear());
+        let Some(rw) = &self.rewrites else { return };
+        let pages = self.mem.take_rewritable_code_pages();
+        if pages.is_empty() {
+            return;
+        }
+        let mut changed: Vec<(u64, u64)> = Vec::new();
+        for p in pages {
+            let Some(old) = rw.snapshot.get(&p) else {
+                continue;
+            };
+            match self.mem.slice(p, old.len()) {
+                Ok(now) => {
+                    let first = old.iter().zip(now).position(|(a, b)| a != b);
+                    let last = old.iter().zip(now).rposition(|(a, b)| a != b);
+                    if let (Some(f), Some(l)) = (first, last) {
+                        changed.push((p + f as u64, p + l as u64 + 1));
+                    }
+                }
+                // Unmapped or unreadable now: nothing translated there may run.
+                Err(_) => changed.push((p, p + old.len() as u64)),
+            }
+        }
+        let mut stale = rw.stale.lock().unwrap_or_else(|e| e.into_inner());
+        let mut newly = Vec::new();
+        let mut work: Vec<u64> = rw
+            .ranges
+            .iter()
+            .filter(|&&(start, end, _)| changed.iter().any(|&(a, b)| a < end && start < b))
+            .map(|&(_, _, pc)| pc)
+            .collect();
+        while let Some(pc) = work.pop() {
+            if stale.insert(pc) {
+                newly.push(pc);
+                work.extend(rw.callers.get(&pc).into_iter().flatten());
+            }
+        }
+        if newly.is_empty() {
+            return;
+        }
+        rw.any.store(true, Ordering::Release);
+        s.code_epoch += 1;
+        self.stats
+            .rewritten_functions
+            .fetch_add(newly.len() as u64, Ordering::Relaxed);
+        // Direct calls from other translated functions still reach the old entries:
+        // divert those to the runtime, which interprets the new code.
+        let hosts: Vec<usize> = newly
+            .iter()
+            .filter_map(|pc| self.funcs.get(pc).map(|f| *f as usize))
+            .collect();
+        if let Err(e) = rw
+            .code
+            .divert(&hosts, vmx_rt_rewritten as *const () as usize)
+        {
+            eprintln!("vmx: cannot retire rewritten translated code: {e}");
+            self.finish();
+            die_with_signal(libc::SIGABRT);
+        }
+        tracing::debug!(functions = ?newly, "guest rewrote translated code");
+    }
+
     fn is_resume_point(&self, func: u64, pc: u64) -> bool {
         self.resume
             .get(&func)
@@ -519,7 +639,7 @@ impl Engine {
             .fetch_add(s.interp_insns - before, Ordering::Relaxed);
         match exit {
             BlockExit::Done => {}
-            BlockExit::FenceI => BLOCKS.with(|c| c.borrow_mut().clear()),
+            BlockExit::FenceI => self.fence_i(s),
             BlockExit::Trap(Trap::Syscall) => self.syscall(s),
             BlockExit::Trap(t) => self.trap(s, t),
         }
@@ -542,11 +662,11 @@ impl Engine {
                 die_with_signal(sig)
             }
         }
-        // Guest code may have changed: drop decoded blocks.
-        if matches!(
-            nr,
-            nr::MMAP | nr::MUNMAP | nr::MPROTECT | nr::MREMAP | nr::RISCV_FLUSH_ICACHE
-        ) {
+        // Guest code may have changed: drop decoded blocks (and, for an explicit
+        // instruction-cache flush, stale translations).
+        if nr == nr::RISCV_FLUSH_ICACHE {
+            self.fence_i(s);
+        } else if matches!(nr, nr::MMAP | nr::MUNMAP | nr::MPROTECT | nr::MREMAP) {
             BLOCKS.with(|c| c.borrow_mut().clear());
         }
         s.pc = pc + 4;
@@ -608,6 +728,10 @@ impl Engine {
             ),
             ("syscalls", st.syscalls.load(Ordering::Relaxed)),
             ("translated_functions", self.funcs.len() as u64),
+            (
+                "rewritten_functions",
+                st.rewritten_functions.load(Ordering::Relaxed),
+            ),
             (
                 "checked_calls",
                 self.check
@@ -695,10 +819,10 @@ extern "C" fn vmx_rt_call(st: *mut RvState, mem: *mut u8, target: u64) {
     // SAFETY: translated code passes its own state pointer, valid for the call.
     let s = unsafe { &mut *st };
     s.pc = target;
-    if let Some(f) = e.funcs.get(&target) {
+    if let Some(f) = e.translated(target) {
         e.stats.dispatch_hits.fetch_add(1, Ordering::Relaxed);
         // SAFETY: see `call_guest`.
-        unsafe { call_guest(*f, st, mem) };
+        unsafe { call_guest(f, st, mem) };
         return;
     }
     e.stats.dispatch_misses.fetch_add(1, Ordering::Relaxed);
@@ -736,13 +860,60 @@ extern "C" fn vmx_rt_jump(
     unsafe { (*st).pc }
 }
 
-/// `fence.i` in translated code: drop the interpreter's decoded blocks.
-extern "C" fn vmx_rt_fence_i(_st: *mut RvState) {
-    BLOCKS.with(|c| c.borrow_mut().clear());
+/// `fence.i` in translated code.
+extern "C" fn vmx_rt_fence_i(st: *mut RvState) {
+    // SAFETY: translated code passes its own state pointer, valid for the call.
+    engine().fence_i(unsafe { &mut *st });
+}
+
+/// A translated function whose guest code was rewritten was entered directly (its entry
+/// is diverted here, see [`LinkedCode::divert`]): run the guest code as it is now, like
+/// a call through the dispatcher.
+extern "C" fn vmx_rt_rewritten(st: *mut RvState, mem: *mut u8, entry_plus_5: usize) {
+    let e = engine();
+    let pc = e
+        .rewrites
+        .as_ref()
+        .and_then(|rw| rw.entries.get(&(entry_plus_5 - 5)).copied());
+    let Some(pc) = pc else {
+        eprintln!("vmx: diverted entry {entry_plus_5:#x} is not a translated function");
+        die_with_signal(libc::SIGABRT);
+    };
+    vmx_rt_call(st, mem, pc);
 }
 
 extern "C" fn vmx_rt_csr(_st: *mut RvState, _csr: u32) -> u64 {
     counter_csr()
+}
+
+/// Starts watching the guest code behind translation `t` for rewrites.
+fn watch_translated_code(mem: &GuestMemory, t: Translation) -> Rewrites {
+    let mut ranges = t.ranges;
+    ranges.sort_unstable();
+    let spans: Vec<(u64, u64)> = ranges.iter().map(|&(s, e, _)| (s, e)).collect();
+    mem.watch_code(&spans);
+    let mut snapshot = HashMap::new();
+    for &(start, end) in &spans {
+        let mut p = page_align_down(start);
+        while p < end {
+            if let std::collections::hash_map::Entry::Vacant(v) = snapshot.entry(p) {
+                if let Ok(bytes) = mem.slice(p, PAGE_SIZE as usize) {
+                    v.insert(bytes.to_vec());
+                }
+            }
+            p += PAGE_SIZE;
+        }
+    }
+    let entries = t.funcs.iter().map(|(pc, f)| (*f as usize, *pc)).collect();
+    Rewrites {
+        code: t.code,
+        ranges,
+        snapshot,
+        entries,
+        callers: t.callers,
+        stale: Mutex::new(std::collections::HashSet::new()),
+        any: std::sync::atomic::AtomicBool::new(false),
+    }
 }
 
 /// Run a loaded guest to completion. Never returns on success: the process exits with
@@ -796,11 +967,16 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         }
         _ => None,
     };
+    let rewrites = match (cfg.engine, loaded.code) {
+        (EngineKind::Aot, Some(t)) => Some(watch_translated_code(&mem, t)),
+        _ => None,
+    };
     let base = mem.base() as usize;
     let state = Engine {
         mem,
         kernel,
         funcs,
+        rewrites,
         resume,
         stats: Stats::default(),
         stats_format: cfg.stats,

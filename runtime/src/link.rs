@@ -104,6 +104,9 @@ pub enum LinkError {
     /// mmap or mprotect failed.
     #[error("cannot map linked code: {0}")]
     Map(#[source] io::Error),
+    /// [`LinkedCode::divert`] cannot patch this address.
+    #[error("cannot divert {0:#x}: not a linked function in range of the diversion stub")]
+    Divert(usize),
 }
 
 /// Name of an x86-64 relocation type, for messages.
@@ -203,6 +206,8 @@ pub struct LinkedCode {
     code: Range<usize>,
     symbols: HashMap<String, usize>,
     stats: LinkStats,
+    /// The page holding the diversion stub (see [`LinkedCode::divert`]), once made.
+    divert_stub: std::sync::Mutex<Option<usize>>,
 }
 
 /// Numbers about a link, for logging and tests.
@@ -267,8 +272,111 @@ impl std::fmt::Debug for LinkedCode {
     }
 }
 
+/// Size of the page holding the diversion stub.
+const STUB_PAGE: usize = 4096;
+
+impl LinkedCode {
+    /// Redirects the functions starting at `entries` (addresses of linked functions, at
+    /// least 5 bytes long) to `handler`, for good: each entry is overwritten with a call
+    /// to a stub that pops that call's return address (entry + 5) into the third argument
+    /// register and jumps to `handler`. So `handler` runs with the function's own first
+    /// two arguments and the diverted entry + 5, on the function's stack frame, and what
+    /// it returns is what the function returns.
+    ///
+    /// The caller must ensure no thread is executing the first 5 bytes of an entry while
+    /// it is rewritten (the runtime diverts on the guest thread itself, at `fence.i`).
+    pub fn divert(&self, entries: &[usize], handler: usize) -> Result<(), LinkError> {
+        let stub = self.divert_stub(handler)?;
+        for &entry in entries {
+            if !self.code.contains(&entry) || !self.code.contains(&(entry + 4)) {
+                return Err(LinkError::Divert(entry));
+            }
+            let rel = i32::try_from(stub as i64 - (entry as i64 + 5))
+                .map_err(|_| LinkError::Divert(entry))?;
+            let mut patch = [0xE8u8, 0, 0, 0, 0]; // call rel32
+            patch[1..].copy_from_slice(&rel.to_le_bytes());
+            let first = entry & !(STUB_PAGE - 1);
+            let last = (entry + 4) & !(STUB_PAGE - 1);
+            let len = last + STUB_PAGE - first;
+            protect_raw(first, len, libc::PROT_READ | libc::PROT_WRITE)?;
+            // SAFETY: `entry..entry+5` is inside our code mapping, which was just made
+            // writable; the caller guarantees no thread executes those bytes meanwhile.
+            unsafe { std::ptr::copy_nonoverlapping(patch.as_ptr(), entry as *mut u8, 5) };
+            protect_raw(first, len, libc::PROT_READ | libc::PROT_EXEC)?;
+        }
+        Ok(())
+    }
+
+    /// The diversion stub (made on first use, within rel32 range of the code):
+    /// `pop rdx; movabs rax, handler; jmp rax`.
+    fn divert_stub(&self, handler: usize) -> Result<usize, LinkError> {
+        let mut slot = self.divert_stub.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = *slot {
+            return Ok(p);
+        }
+        // Right after the mapping, else right before it: always within 2 GiB of the code.
+        let candidates = [self.base + self.len, self.base.saturating_sub(STUB_PAGE)];
+        let mut page = None;
+        for at in candidates {
+            // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; the new
+            // anonymous page cannot alias any Rust object.
+            let p = unsafe {
+                libc::mmap(
+                    at as *mut libc::c_void,
+                    STUB_PAGE,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                    -1,
+                    0,
+                )
+            };
+            if p != libc::MAP_FAILED && p as usize == at {
+                page = Some(at);
+                break;
+            }
+            if p != libc::MAP_FAILED {
+                // An old kernel treated the flag as a hint and put the page elsewhere.
+                // SAFETY: `p` is the page just mapped, referenced by nothing.
+                unsafe { libc::munmap(p, STUB_PAGE) };
+            }
+        }
+        let page = page.ok_or_else(|| {
+            LinkError::Map(io::Error::other(
+                "no room next to the code for the diversion stub",
+            ))
+        })?;
+        let mut code = vec![0x5Au8, 0x48, 0xB8]; // pop rdx; movabs rax, imm64
+        code.extend_from_slice(&(handler as u64).to_le_bytes());
+        code.extend_from_slice(&[0xFF, 0xE0]); // jmp rax
+                                               // SAFETY: `page` is our fresh, writable page; `code` is shorter than a page.
+        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), page as *mut u8, code.len()) };
+        protect_raw(page, STUB_PAGE, libc::PROT_READ | libc::PROT_EXEC)?;
+        *slot = Some(page);
+        Ok(page)
+    }
+}
+
+/// `mprotect` on part of a mapping this module owns.
+fn protect_raw(addr: usize, len: usize, prot: libc::c_int) -> Result<(), LinkError> {
+    // SAFETY: callers pass page-aligned ranges inside mappings owned by a `LinkedCode`;
+    // changing their protection affects no Rust object.
+    let rc = unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot) };
+    if rc != 0 {
+        return Err(LinkError::Map(io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 impl Drop for LinkedCode {
     fn drop(&mut self) {
+        if let Some(p) = *self
+            .divert_stub
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            // SAFETY: the stub page is owned by this value; nothing runs it after drop.
+            unsafe { libc::munmap(p as *mut libc::c_void, STUB_PAGE) };
+        }
         // SAFETY: `base..base+len` is a mapping created by `Mapping::new` and owned
         // exclusively by this value; nothing in this crate keeps references into it.
         // Code pointers handed out earlier must not be used after drop (documented).
@@ -1124,6 +1232,7 @@ pub fn link(
         code,
         symbols,
         stats,
+        divert_stub: std::sync::Mutex::new(None),
     };
     // Ownership of the mapping moves to `linked`.
     std::mem::forget(map);

@@ -20,7 +20,7 @@
 //! [`write`]: GuestMemory::write
 //! [`slice`]: GuestMemory::slice
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{BitAnd, BitOr};
 use std::sync::{Mutex, MutexGuard};
@@ -268,6 +268,15 @@ pub struct GuestMemory {
     /// checked guest addresses inside this module).
     base: usize,
     table: Mutex<Table>,
+    /// Guest code that has translations, and which of its pages may have been rewritten
+    /// (made writable or replaced) since the runtime last looked.
+    code_watch: Mutex<CodeWatch>,
+}
+
+#[derive(Default)]
+struct CodeWatch {
+    pages: BTreeSet<u64>,
+    touched: BTreeSet<u64>,
 }
 
 fn page_up(x: u64) -> Option<u64> {
@@ -315,6 +324,7 @@ impl GuestMemory {
         Ok(GuestMemory {
             base: p as usize,
             table: Mutex::new(BTreeMap::new()),
+            code_watch: Mutex::new(CodeWatch::default()),
         })
     }
 
@@ -564,10 +574,55 @@ impl GuestMemory {
             Backing::File { offset, shared, .. } => RegionKind::File { shared, offset },
         };
         t.insert(start, Region { end, prot, kind });
+        drop(t);
+        if matches!(placement, Placement::Fixed(_)) {
+            self.note_code_change(start, end);
+        }
         Ok(start)
     }
 
     /// Maps zeroed anonymous memory at `addr`, replacing what was there (`MAP_FIXED`).
+    /// Watches the pages of `ranges` (translated guest code) for rewrites: see
+    /// [`GuestMemory::take_rewritable_code_pages`].
+    pub fn watch_code(&self, ranges: &[(u64, u64)]) {
+        let mut w = self.code_watch.lock().unwrap_or_else(|e| e.into_inner());
+        for &(start, end) in ranges {
+            let mut p = page_align_down(start);
+            while p < end {
+                w.pages.insert(p);
+                p += PAGE_SIZE;
+            }
+        }
+    }
+
+    /// Records that `[start, end)` was made writable or replaced.
+    fn note_code_change(&self, start: u64, end: u64) {
+        let mut w = self.code_watch.lock().unwrap_or_else(|e| e.into_inner());
+        if w.pages.is_empty() {
+            return;
+        }
+        let hit: Vec<u64> = w
+            .pages
+            .range(page_align_down(start)..end)
+            .copied()
+            .collect();
+        w.touched.extend(hit);
+    }
+
+    /// Watched code pages that were made writable or replaced since the last call: their
+    /// contents may differ from what was translated. Pages that are still writable stay
+    /// on the list (they may be written again).
+    pub fn take_rewritable_code_pages(&self) -> Vec<u64> {
+        let mut w = self.code_watch.lock().unwrap_or_else(|e| e.into_inner());
+        let pages: Vec<u64> = std::mem::take(&mut w.touched).into_iter().collect();
+        for &p in &pages {
+            if self.prot_at(p).is_some_and(|pr| pr.writable()) {
+                w.touched.insert(p);
+            }
+        }
+        pages
+    }
+
     pub fn map_fixed(&self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno> {
         self.map(
             Placement::Fixed(addr),
@@ -617,6 +672,8 @@ impl GuestMemory {
         }
         self.host_reserve(start, end)?;
         Self::carve(&mut t, start, end);
+        drop(t);
+        self.note_code_change(start, end);
         Ok(())
     }
 
@@ -631,6 +688,10 @@ impl GuestMemory {
         let removed = Self::carve(&mut t, start, end);
         for (s, r) in removed {
             t.insert(s, Region { prot, ..r });
+        }
+        drop(t);
+        if prot.writable() {
+            self.note_code_change(start, end);
         }
         Ok(())
     }

@@ -252,6 +252,8 @@ pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats)
             guest_pc: f.entry,
             symbol: symbol_name(f.entry),
             resume_points: f.resume_points.clone(),
+            code_ranges: f.code_ranges(),
+            callees: f.direct_callees(&program),
         })
         .collect();
     let mut profile = opts.profile.clone();

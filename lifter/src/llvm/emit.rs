@@ -403,9 +403,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
             .build_fence(AtomicOrdering::SequentiallyConsistent, false, ""));
     }
     fn fence_i(&mut self) {
-        let ptr = self.ctx.ptr_type(inkwell::AddressSpace::default());
-        let h = self.helper(helpers::FENCE_I, None, &[ptr.into()]);
-        ok(self.b.build_call(h, &[self.st.into()], ""));
+        self.pending = Some(Pending::FenceI);
     }
 
     fn fbin(&mut self, op: FBin, w: FW, a: Self::I, b: Self::I) -> Self::I {

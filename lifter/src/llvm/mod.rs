@@ -70,6 +70,8 @@ enum Pending<'ctx> {
     Jump(IntValue<'ctx>),
     Branch(IntValue<'ctx>, u64),
     Trap(Trap),
+    /// `fence.i`: the runtime may retire translations (including this one).
+    FenceI,
 }
 
 /// Builds one LLVM function from one guest function.
@@ -93,6 +95,8 @@ pub struct FnBuilder<'ctx, 'm> {
     reenter: Option<BasicBlock<'ctx>>,
     entry_ra: IntValue<'ctx>,
     entry_sp: IntValue<'ctx>,
+    /// `RvState::code_epoch` on entry: if it changes, this frame's code may be stale.
+    entry_epoch: IntValue<'ctx>,
     guest: &'m Function,
     program: &'m Program,
 }
@@ -157,6 +161,7 @@ pub fn lift_function<'ctx>(
         reenter: None,
         entry_ra: i64t.const_zero(),
         entry_sp: i64t.const_zero(),
+        entry_epoch: i64t.const_zero(),
         guest,
         program,
     };
@@ -193,6 +198,7 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         self.reload_all()?;
         self.entry_ra = self.load_state(offsets::X + 8)?;
         self.entry_sp = self.load_state(offsets::X + 16)?;
+        self.entry_epoch = self.load_state(offsets::CODE_EPOCH)?;
 
         for blk in &self.guest.blocks {
             let bb = self
@@ -227,6 +233,17 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         }
         if let Some(re) = self.reenter {
             self.b.position_at_end(re);
+            // Never resume in a frame whose code the guest may have rewritten.
+            let epoch = self.load_state(offsets::CODE_EPOCH)?;
+            let same = self
+                .b
+                .build_int_compare(IntPredicate::EQ, epoch, self.entry_epoch, "")?;
+            let resume = self.ctx.append_basic_block(self.func, "reenter_ok");
+            let stale = self.ctx.append_basic_block(self.func, "reenter_stale");
+            self.b.build_conditional_branch(same, resume, stale)?;
+            self.b.position_at_end(stale);
+            self.b.build_return(None)?;
+            self.b.position_at_end(resume);
             self.reload_all()?;
             let pc = self.load_state(offsets::PC)?;
             let ret = self.ctx.append_basic_block(self.func, "reenter_miss");
@@ -461,6 +478,12 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         let pc = self.load_state(offsets::PC)?;
         let want = self.i64t.const_int(next, false);
         let ok = self.b.build_int_compare(IntPredicate::EQ, pc, want, "")?;
+        // The code of a live frame may have been rewritten meanwhile: then leave.
+        let epoch = self.load_state(offsets::CODE_EPOCH)?;
+        let fresh = self
+            .b
+            .build_int_compare(IntPredicate::EQ, epoch, self.entry_epoch, "")?;
+        let ok = self.b.build_and(ok, fresh, "")?;
         let cont = self.ctx.append_basic_block(self.func, "ret_ok");
         let miss = match self.reenter {
             Some(re) => re,
@@ -501,6 +524,13 @@ impl<'ctx> FnBuilder<'ctx, '_> {
                 self.check_return(next)?;
             }
             Pending::Trap(t) => self.emit_trap(pc, t)?,
+            Pending::FenceI => {
+                self.store_written()?;
+                self.store_state(offsets::PC, self.i64t.const_int(next, false))?;
+                let h = self.helper(helpers::FENCE_I, None, &[ptr.into()]);
+                self.b.build_call(h, &[self.st.into()], "")?;
+                self.check_return(next)?;
+            }
             Pending::Jump(target) => match fl {
                 Flow::Jump(t) => self.goto_pc(t)?,
                 Flow::Return => self.exit_to(target)?,
