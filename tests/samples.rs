@@ -5,7 +5,8 @@
 //!    `vmx exec <x>.aot <args>`;
 //! 2. interpreted: `vmx exec --engine=interp <elf> <args>`;
 //! 3. qemu-riscv64 on the same ELF (the reference the golden files were blessed from),
-//!    skipped with a message when qemu is not installed.
+//!    skipped with a message when qemu is not installed;
+//! 4. the build with `-march=rv64gc_zba_zbb_zbs`, translated and under qemu-riscv64.
 //!
 //! One test per sample; each collects every mismatch of that sample before failing, so one
 //! run shows all of what is wrong. Build the guests first with `cargo xtask build-samples`;
@@ -91,6 +92,26 @@ fn check_sample(name: &str) {
     );
     check("vmx exec --engine=interp", result);
 
+    // 3. the build with Zba/Zbb/Zbs, translated, and under qemu-riscv64
+    if let Some(zb) = common::riscv_zb_sample(&test, name) {
+        match common::translate_cached(&zb) {
+            Err(e) => check("vmx translate (zb build)", Err(e)),
+            Ok(aot) => {
+                let result = sample.run(&vmx(), &[OsStr::new("exec"), aot.as_os_str()]);
+                check("vmx exec (zb build, translated)", result);
+            }
+        }
+        if common::have(common::QEMU_RISCV) {
+            let result = sample
+                .run(Path::new(common::QEMU_RISCV), &[zb.as_os_str()])
+                .map(|mut out| {
+                    out.stderr = strip_qemu_noise(&out.stderr);
+                    out
+                });
+            check("qemu-riscv64 (zb build)", result);
+        }
+    }
+
     if !failures.is_empty() {
         panic!(
             "sample `{name}`: {} problem(s)\n\n{}",
@@ -121,6 +142,7 @@ sample_tests!(
     exit_status,
     file_io,
     float_printf,
+    fp_kernels,
     fp_rounding,
     hello,
     jit_fencei,
@@ -129,6 +151,7 @@ sample_tests!(
     recursion,
     segfault,
     setjmp_longjmp,
+    signals,
     strings,
     text_patch,
 );

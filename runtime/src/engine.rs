@@ -25,9 +25,11 @@ use crate::interp::{run_block, BlockCache, BlockExit};
 use crate::link::{link, LinkError, LinkedCode};
 use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
 use crate::process::{load_image, setup_stack};
+use crate::signal::{SigDetail, SigInfo};
 use crate::sys::{
     call_guest, die_with_signal, exit_now, fork, install_fault_handler, wait_child, Fork, GuestFn,
 };
+use crate::syscall::signal::{SIG_DFL, SIG_IGN};
 
 /// Exit status of `vmx exec --engine=check` when the engines disagree.
 pub const CHECK_DIVERGENCE_STATUS: i32 = 3;
@@ -284,6 +286,8 @@ struct Engine {
     /// Checking engine: translated functions to compare against the interpreter, and
     /// how many calls of each were checked so far.
     check: Option<Checker>,
+    /// Guest address of the `rt_sigreturn` trampoline handlers return to.
+    sigreturn_trampoline: u64,
 }
 
 /// Translated functions whose guest code the guest rewrote, and what is needed to find
@@ -323,6 +327,8 @@ static ENGINE: OnceLock<Engine> = OnceLock::new();
 
 thread_local! {
     static BLOCKS: RefCell<BlockCache> = RefCell::new(BlockCache::default());
+    /// Frame address of the last `rt_sigreturn` on this thread (ends a handler's run).
+    static SIGRETURNED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 fn engine() -> &'static Engine {
@@ -343,6 +349,14 @@ enum Stop {
         func: u64,
         pc: u64,
         sp: u64,
+    },
+    /// A signal handler whose frame is at `frame` returned through `rt_sigreturn`, or
+    /// left (`siglongjmp`) to a frame above `sp`, the stack pointer the signal arrived
+    /// at (an alternate stack the handler runs on, `alt`, does not count as leaving).
+    Handler {
+        frame: u64,
+        sp: u64,
+        alt: Option<(u64, u64)>,
     },
 }
 
@@ -368,6 +382,20 @@ impl Engine {
                     sp: rsp,
                 } => {
                     if (pc == rp && sp == rsp) || sp > rsp || self.is_resume_point(func, pc) {
+                        return;
+                    }
+                }
+                Stop::Handler {
+                    frame,
+                    sp: ssp,
+                    alt,
+                } => {
+                    if SIGRETURNED.with(|c| c.get()) == frame {
+                        SIGRETURNED.with(|c| c.set(0));
+                        return;
+                    }
+                    let on_alt = alt.is_some_and(|(lo, hi)| (lo..hi).contains(&sp));
+                    if sp > ssp && !on_alt {
                         return;
                     }
                 }
@@ -641,7 +669,7 @@ impl Engine {
             BlockExit::Done => {}
             BlockExit::FenceI => self.fence_i(s),
             BlockExit::Trap(Trap::Syscall) => self.syscall(s),
-            BlockExit::Trap(t) => self.trap(s, t),
+            BlockExit::Trap(t) => self.trap_signal(s, t),
         }
     }
 
@@ -654,6 +682,17 @@ impl Engine {
         self.collect_counts(s);
         let nr = s.x[17];
         let pc = s.pc;
+        if nr == nr::RT_SIGRETURN {
+            match crate::signal::sigreturn(&self.kernel, &self.mem, s) {
+                Ok(frame) => SIGRETURNED.with(|c| c.set(frame)),
+                // A bad frame: Linux kills the process with SIGSEGV.
+                Err(_) => {
+                    self.finish();
+                    die_with_signal(libc::SIGSEGV);
+                }
+            }
+            return;
+        }
         match self.kernel.handle(s) {
             SysOutcome::Continue => {}
             SysOutcome::Exit(code) => self.exit(code),
@@ -670,6 +709,72 @@ impl Engine {
             BLOCKS.with(|c| c.borrow_mut().clear());
         }
         s.pc = pc + 4;
+        self.deliver_pending(s);
+    }
+
+    /// Runs the guest handlers of pending, unblocked signals (at a system call's end).
+    fn deliver_pending(&self, s: &mut RvState) {
+        while let Some((sig, code)) = self.kernel.take_pending_signal() {
+            let handler = self.kernel.sigaction(sig).map_or(0, |a| a.handler);
+            if handler == SIG_DFL || handler == SIG_IGN {
+                continue;
+            }
+            let info = SigInfo {
+                signo: sig,
+                code,
+                detail: SigDetail::Sender {
+                    pid: self.kernel.pid() as u32,
+                    // SAFETY: getuid has no preconditions.
+                    uid: unsafe { libc::getuid() },
+                },
+            };
+            self.run_handler(s, &info);
+        }
+    }
+
+    /// Runs the guest's handler for `info` to completion: builds the frame, runs guest
+    /// code until the handler returns through `rt_sigreturn` (which restores `s`) or
+    /// leaves with `siglongjmp` (then `s` is wherever that went).
+    fn run_handler(&self, s: &mut RvState, info: &SigInfo) {
+        let sp = s.x[2];
+        match crate::signal::enter_handler(
+            &self.kernel,
+            &self.mem,
+            s,
+            info,
+            self.sigreturn_trampoline,
+        ) {
+            Ok((frame, alt)) => self.run_until(s, Stop::Handler { frame, sp, alt }),
+            // No room for the frame: Linux kills the process with SIGSEGV.
+            Err(_) => {
+                self.finish();
+                die_with_signal(libc::SIGSEGV);
+            }
+        }
+    }
+
+    /// A synchronous trap: the guest's handler runs if it has one and the signal is not
+    /// blocked; otherwise the guest dies of the signal, as on Linux.
+    fn trap_signal(&self, s: &mut RvState, t: Trap) {
+        let (sig, code) = match t {
+            Trap::Breakpoint => (libc::SIGTRAP, crate::signal::TRAP_BRKPT),
+            _ => (libc::SIGILL, crate::signal::ILL_ILLOPC),
+        };
+        let handler = self.kernel.sigaction(sig).map_or(0, |a| a.handler);
+        let blocked = self.kernel.signal_mask() & (1 << (sig - 1)) != 0;
+        if handler == SIG_DFL
+            || handler == SIG_IGN
+            || blocked
+            || IN_CHECK_CHILD.load(Ordering::Relaxed)
+        {
+            self.trap(s, t);
+        }
+        let info = SigInfo {
+            signo: sig,
+            code,
+            detail: SigDetail::Addr(s.pc),
+        };
+        self.run_handler(s, &info);
     }
 
     /// Moves the thread's translated-instruction count into the statistics.
@@ -802,7 +907,7 @@ extern "C" fn vmx_rt_syscall(st: *mut RvState) {
 extern "C" fn vmx_rt_trap(st: *mut RvState, kind: u32) {
     // SAFETY: translated code passes its own state pointer, valid for the call.
     let s = unsafe { &mut *st };
-    engine().trap(
+    engine().trap_signal(
         s,
         if kind == 1 {
             Trap::Breakpoint
@@ -971,6 +1076,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         (EngineKind::Aot, Some(t)) => Some(watch_translated_code(&mem, t)),
         _ => None,
     };
+    let sigreturn_trampoline = crate::signal::map_trampoline(&mem).map_err(RunError::Memory)?;
     let base = mem.base() as usize;
     let state = Engine {
         mem,
@@ -985,6 +1091,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         profile_out: cfg.profile_out.clone(),
         interp_insns: AtomicU64::new(0),
         check,
+        sigreturn_trampoline,
     };
     if ENGINE.set(state).is_err() {
         return Err(RunError::Memory(

@@ -14,5 +14,6 @@ pub mod interp;
 pub mod link;
 pub mod memory;
 pub mod process;
+pub mod signal;
 mod sys;
 pub mod syscall;

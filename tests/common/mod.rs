@@ -223,6 +223,16 @@ pub fn riscv_sample(test: &str, name: &str) -> Option<PathBuf> {
     )
 }
 
+/// The same sample built with `-march=rv64gc_zba_zbb_zbs` (`samples/build/riscv64-zb/`).
+pub fn riscv_zb_sample(test: &str, name: &str) -> Option<PathBuf> {
+    artefact(
+        test,
+        &samples_dir().join("build/riscv64-zb").join(name),
+        &[samples_dir().join(format!("{name}.c"))],
+        "build-samples",
+    )
+}
+
 /// A directory under the system temp dir, removed when dropped.
 pub struct TempDir(PathBuf);
 

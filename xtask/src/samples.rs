@@ -27,10 +27,13 @@ pub const CFLAGS: &[&str] = &["-O2", "-Wall", "-Werror"];
 /// Placeholder in `.args` files for a per-run temporary directory.
 pub const TMPDIR_PLACEHOLDER: &str = "@TMPDIR@";
 
-/// The two build flavours of every sample.
+/// The build flavours of every sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     Riscv64,
+    /// RISC-V with the bit-manipulation extensions GCC can target
+    /// (`-march=rv64gc_zba_zbb_zbs`), so the samples exercise them as compiled code.
+    Riscv64Zb,
     X86_64,
 }
 
@@ -38,6 +41,7 @@ impl Arch {
     pub fn dir_name(self) -> &'static str {
         match self {
             Arch::Riscv64 => "riscv64",
+            Arch::Riscv64Zb => "riscv64-zb",
             Arch::X86_64 => "x86_64",
         }
     }
@@ -48,6 +52,11 @@ impl Arch {
             Arch::Riscv64 => {
                 let mut cmd = Command::new(RISCV_CC);
                 cmd.arg("-static").args(RISCV_LINK_FLAGS);
+                cmd
+            }
+            Arch::Riscv64Zb => {
+                let mut cmd = Arch::Riscv64.compiler();
+                cmd.arg("-march=rv64gc_zba_zbb_zbs");
                 cmd
             }
             Arch::X86_64 => {
@@ -255,7 +264,7 @@ pub fn build_samples() -> Result<()> {
     let samples = load_samples()?;
     let mut jobs = Vec::new();
     for sample in &samples {
-        let mut archs = vec![Arch::Riscv64];
+        let mut archs = vec![Arch::Riscv64, Arch::Riscv64Zb];
         if !sample.riscv_only {
             archs.push(Arch::X86_64);
         }

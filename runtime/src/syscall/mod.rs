@@ -21,7 +21,7 @@ mod mm;
 mod net;
 pub mod nr;
 mod proc;
-mod signal;
+pub mod signal;
 mod strace;
 mod time;
 

@@ -16,6 +16,10 @@ const SS_ONSTACK: i32 = 1;
 const SS_DISABLE: i32 = 2;
 const SS_AUTODISARM: i32 = 1 << 31;
 const MINSIGSTKSZ: u64 = 2048;
+/// `si_code`: sent by `kill`.
+pub const SI_USER: i32 = 0;
+/// `si_code`: sent by `tkill`/`tgkill`.
+pub const SI_TKILL: i32 = -6;
 
 /// A guest `struct sigaction` (riscv64: handler, flags, mask — no restorer).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +41,8 @@ pub(super) struct SignalState {
     actions: [SigAction; 65],
     mask: u64,
     pending: u64,
+    /// `si_code` of each pending signal (`SI_USER` for `kill`, `SI_TKILL` for `tgkill`).
+    codes: [i32; 65],
     altstack: AltStack,
 }
 
@@ -46,6 +52,7 @@ impl SignalState {
             actions: [SigAction::default(); 65],
             mask: 0,
             pending: 0,
+            codes: [SI_USER; 65],
             altstack: AltStack {
                 sp: 0,
                 flags: SS_DISABLE,
@@ -166,8 +173,8 @@ impl Kernel {
     }
 
     /// Takes the lowest pending, unblocked signal that has a guest handler, for the
-    /// signal module to deliver.
-    pub fn take_pending_signal(&self) -> Option<i32> {
+    /// signal module to deliver: the signal and its `si_code`.
+    pub fn take_pending_signal(&self) -> Option<(i32, i32)> {
         let mut s = lock(&self.signals);
         let ready = s.pending & !s.mask;
         if ready == 0 {
@@ -175,7 +182,7 @@ impl Kernel {
         }
         let sig = ready.trailing_zeros() as i32 + 1;
         s.pending &= !bit(sig);
-        Some(sig)
+        Some((sig, s.codes[sig as usize]))
     }
 
     /// A signal arrived for the guest process (from itself or from outside): applies
@@ -183,13 +190,13 @@ impl Kernel {
     /// process; otherwise the signal is ignored, stops the process, or is left pending
     /// for [`take_pending_signal`](Self::take_pending_signal).
     pub fn post_signal(&self, sig: i32) -> SysOutcome {
-        match self.post(sig) {
+        match self.post(sig, SI_USER) {
             Flow::Killed(s) => SysOutcome::Killed(s),
             _ => SysOutcome::Continue,
         }
     }
 
-    fn post(&self, sig: i32) -> Flow {
+    fn post(&self, sig: i32, code: i32) -> Flow {
         if sig == SIGKILL {
             return Flow::Killed(SIGKILL);
         }
@@ -205,6 +212,7 @@ impl Kernel {
             return Flow::Ret(0);
         }
         s.pending |= bit(sig);
+        s.codes[sig as usize] = code;
         if s.mask & bit(sig) != 0 || act.handler != SIG_DFL {
             return Flow::Ret(0);
         }
@@ -392,17 +400,17 @@ fn check_sig(sig: u64) -> Result<i32, Errno> {
     Ok(sig)
 }
 
-fn to_self(k: &Kernel, sig: i32) -> Result<Flow, Errno> {
+fn to_self(k: &Kernel, sig: i32, code: i32) -> Result<Flow, Errno> {
     if sig == 0 {
         return Ok(Flow::Ret(0));
     }
-    Ok(k.post(sig))
+    Ok(k.post(sig, code))
 }
 
 pub(super) fn kill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     let (pid, sig) = (a[0] as i32, check_sig(a[1])?);
     if pid == k.pid() {
-        return to_self(k, sig);
+        return to_self(k, sig, SI_USER);
     }
     host::int3(libc::SYS_kill, pid as u64, sig as u64, 0).map(Flow::Ret)
 }
@@ -413,7 +421,7 @@ pub(super) fn tkill(k: &Kernel, tid: u64, sig: u64) -> Result<Flow, Errno> {
         return Err(Errno::EINVAL);
     }
     if tid == k.guest_tid() {
-        return to_self(k, sig);
+        return to_self(k, sig, SI_TKILL);
     }
     host::int3(libc::SYS_tkill, k.host_tid(tid) as u64, sig as u64, 0).map(Flow::Ret)
 }
@@ -424,7 +432,7 @@ pub(super) fn tgkill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
         return Err(Errno::EINVAL);
     }
     if tgid == k.pid() && tid == k.guest_tid() {
-        return to_self(k, sig);
+        return to_self(k, sig, SI_TKILL);
     }
     let htid = if tgid == k.pid() {
         k.host_tid(tid)
