@@ -151,6 +151,7 @@ sample_tests!(
     recursion,
     segfault,
     setjmp_longjmp,
+    signal_timer,
     signals,
     strings,
     text_patch,

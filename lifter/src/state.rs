@@ -32,6 +32,9 @@ pub struct RvState {
     /// Bumped by the runtime when the guest rewrote translated code: live translated
     /// frames notice it after their next call out and finish in the interpreter.
     pub code_epoch: u64,
+    /// Set (asynchronously, by the runtime's host signal handler) when a signal for the
+    /// guest arrived; translated loops poll it on backward edges.
+    pub signal_poll: u64,
 }
 
 impl Default for RvState {
@@ -46,6 +49,7 @@ impl Default for RvState {
             interp_insns: 0,
             tr_insns: 0,
             code_epoch: 0,
+            signal_poll: 0,
         }
     }
 }
@@ -61,6 +65,7 @@ pub mod offsets {
     pub const RES_VAL: usize = offset_of!(RvState, res_val);
     pub const TR_INSNS: usize = offset_of!(RvState, tr_insns);
     pub const CODE_EPOCH: usize = offset_of!(RvState, code_epoch);
+    pub const SIGNAL_POLL: usize = offset_of!(RvState, signal_poll);
 }
 
 /// Guest addresses are confined to `[0, GUEST_SPACE)`: every access computes

@@ -27,9 +27,45 @@ use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
 use crate::process::{load_image, setup_stack};
 use crate::signal::{SigDetail, SigInfo};
 use crate::sys::{
-    call_guest, die_with_signal, exit_now, fork, install_fault_handler, wait_child, Fork, GuestFn,
+    block_forwardable_signals, call_guest, die_with_signal, exit_now, fork, install_fault_handler,
+    set_poll_flag, take_forwarded, wait_child, Fork, GuestFn,
 };
 use crate::syscall::signal::{SIG_DFL, SIG_IGN};
+
+/// `-EINTR` as a guest register value.
+const EINTR: u64 = (-4i64) as u64;
+/// `sa_flags` bit: restart system calls interrupted by this handler.
+const SA_RESTART: u64 = 0x1000_0000;
+
+/// System calls Linux restarts after a handler with `SA_RESTART` (the others — sleeps,
+/// waits for signals, poll/select — return EINTR regardless).
+fn restartable(nr: u64) -> bool {
+    use nr::*;
+    matches!(
+        nr,
+        READ | WRITE
+            | READV
+            | WRITEV
+            | PREAD64
+            | PWRITE64
+            | OPENAT
+            | WAIT4
+            | WAITID
+            | FUTEX
+            | ACCEPT
+            | ACCEPT4
+            | CONNECT
+            | RECVFROM
+            | SENDTO
+            | RECVMSG
+            | SENDMSG
+            | FLOCK
+            | FCNTL
+            | IOCTL
+            | SENDFILE
+            | SPLICE
+    )
+}
 
 /// Exit status of `vmx exec --engine=check` when the engines disagree.
 pub const CHECK_DIVERGENCE_STATUS: i32 = 3;
@@ -232,6 +268,7 @@ pub fn resolve_runtime_symbol(name: &str) -> Option<usize> {
         "vmx_rt_jump" => vmx_rt_jump as *const () as usize,
         "vmx_rt_fence_i" => vmx_rt_fence_i as *const () as usize,
         "vmx_rt_csr" => vmx_rt_csr as *const () as usize,
+        "vmx_rt_poll" => vmx_rt_poll as *const () as usize,
         "memcpy" => libc::memcpy as *const () as usize,
         "memmove" => libc::memmove as *const () as usize,
         "memset" => libc::memset as *const () as usize,
@@ -367,6 +404,9 @@ impl Engine {
             // SAFETY: `st` is this guest thread's state; no other reference is live while
             // the engine runs (translated code only uses it during `call_guest`).
             let s = unsafe { &mut *st };
+            if s.signal_poll != 0 {
+                self.poll_signals(s);
+            }
             let pc = s.pc;
             let sp = s.x[2];
             match stop {
@@ -682,6 +722,7 @@ impl Engine {
         self.collect_counts(s);
         let nr = s.x[17];
         let pc = s.pc;
+        let a0 = s.x[10];
         if nr == nr::RT_SIGRETURN {
             match crate::signal::sigreturn(&self.kernel, &self.mem, s) {
                 Ok(frame) => SIGRETURNED.with(|c| c.set(frame)),
@@ -709,12 +750,45 @@ impl Engine {
             BLOCKS.with(|c| c.borrow_mut().clear());
         }
         s.pc = pc + 4;
+        if s.x[10] == EINTR && restartable(nr) && self.next_signal_restarts() {
+            // Interrupted by a signal whose handler asked for SA_RESTART: the handler
+            // returns to the `ecall`, which runs again with its original arguments.
+            s.x[10] = a0;
+            s.pc = pc;
+        }
+        self.poll_signals(s);
+    }
+
+    /// Whether the next signal to deliver has a handler with `SA_RESTART`.
+    fn next_signal_restarts(&self) -> bool {
+        for (sig, code, pid) in take_forwarded() {
+            self.post_forwarded(sig, code, pid);
+        }
+        self.kernel
+            .next_deliverable_flags()
+            .is_some_and(|f| f & SA_RESTART != 0)
+    }
+
+    fn post_forwarded(&self, sig: i32, code: i32, pid: i32) {
+        if let SysOutcome::Killed(k) = self.kernel.post_signal_from(sig, code, pid) {
+            self.finish();
+            die_with_signal(k);
+        }
+    }
+
+    /// Hands signals that arrived from outside to the guest and runs the handlers of
+    /// everything pending and unblocked.
+    fn poll_signals(&self, s: &mut RvState) {
+        s.signal_poll = 0;
+        for (sig, code, pid) in take_forwarded() {
+            self.post_forwarded(sig, code, pid);
+        }
         self.deliver_pending(s);
     }
 
     /// Runs the guest handlers of pending, unblocked signals (at a system call's end).
     fn deliver_pending(&self, s: &mut RvState) {
-        while let Some((sig, code)) = self.kernel.take_pending_signal() {
+        while let Some((sig, code, pid)) = self.kernel.take_pending_signal() {
             let handler = self.kernel.sigaction(sig).map_or(0, |a| a.handler);
             if handler == SIG_DFL || handler == SIG_IGN {
                 continue;
@@ -723,7 +797,7 @@ impl Engine {
                 signo: sig,
                 code,
                 detail: SigDetail::Sender {
-                    pid: self.kernel.pid() as u32,
+                    pid: pid as u32,
                     // SAFETY: getuid has no preconditions.
                     uid: unsafe { libc::getuid() },
                 },
@@ -965,6 +1039,17 @@ extern "C" fn vmx_rt_jump(
     unsafe { (*st).pc }
 }
 
+/// A translated loop saw `RvState::signal_poll` set: run the handlers now. Returns 1 if
+/// the guest state is not what it was (a handler edited its context or left with
+/// `siglongjmp`, or code was rewritten): the loop must not continue from its registers.
+extern "C" fn vmx_rt_poll(st: *mut RvState) -> u64 {
+    // SAFETY: translated code passes its own state pointer, valid for the call.
+    let s = unsafe { &mut *st };
+    let (x, f, pc, fcsr, epoch) = (s.x, s.f, s.pc, s.fcsr, s.code_epoch);
+    engine().poll_signals(s);
+    u64::from(s.x != x || s.f != f || s.pc != pc || s.fcsr != fcsr || s.code_epoch != epoch)
+}
+
 /// `fence.i` in translated code.
 extern "C" fn vmx_rt_fence_i(st: *mut RvState) {
     // SAFETY: translated code passes its own state pointer, valid for the call.
@@ -1111,10 +1196,13 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
                 ..RvState::default()
             };
             st.x[2] = sp;
+            set_poll_flag(std::ptr::addr_of_mut!(st.signal_poll));
             engine().run_until(&mut st, Stop::Never);
             unreachable!("the run loop only ends by exiting");
         })
         .map_err(|e| RunError::Memory(format!("cannot start the guest thread: {e}")))?;
+    // Signals for the guest must interrupt the guest thread, not this one.
+    block_forwardable_signals();
     let _ = guest.join();
     // The guest thread only ends by exiting the process; reaching here means it panicked.
     die_with_signal(libc::SIGABRT)

@@ -1,7 +1,7 @@
 //! Host-process plumbing that needs `unsafe`: calling into translated code, dying
 //! from a guest signal the way a native process would, and the host fault handler.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use vmx_lifter::state::{RvState, GUEST_SPACE};
 
@@ -119,4 +119,108 @@ pub fn wait_child(pid: libc::pid_t) -> i32 {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit(2) never returns and has no preconditions.
     unsafe { libc::_exit(code) }
+}
+
+// ---- host signals forwarded to the guest ----
+
+/// Signals the runtime never forwards: uncatchable, the synchronous faults it handles
+/// itself, and the two real-time signals the host C library keeps for its threads.
+const NOT_FORWARDED: [i32; 9] = [
+    libc::SIGKILL,
+    libc::SIGSTOP,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+    32,
+    33,
+];
+
+/// Signals that arrived for the guest (bit `n-1` = signal `n`), not yet taken.
+static FORWARDED: AtomicU64 = AtomicU64::new(0);
+/// Per signal: the sender's `si_code` and `si_pid` of its latest arrival.
+static FORWARDED_CODE: [AtomicI32; 65] = [const { AtomicI32::new(0) }; 65];
+static FORWARDED_PID: [AtomicI32; 65] = [const { AtomicI32::new(0) }; 65];
+/// `RvState::signal_poll` of the guest thread (null until it runs).
+static POLL_FLAG: AtomicPtr<u64> = AtomicPtr::new(std::ptr::null_mut());
+
+/// What the host does with a signal the guest set a disposition for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostDisposition {
+    Default,
+    Ignore,
+    /// Catch it and hand it to the guest at the next poll.
+    Forward,
+}
+
+extern "C" fn on_forwarded(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    if (1..=64).contains(&sig) {
+        // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+        let (code, pid) = unsafe { ((*info).si_code, (*info).si_pid()) };
+        FORWARDED_CODE[sig as usize].store(code, Ordering::Relaxed);
+        FORWARDED_PID[sig as usize].store(pid, Ordering::Relaxed);
+        FORWARDED.fetch_or(1 << (sig - 1), Ordering::SeqCst);
+    }
+    let flag = POLL_FLAG.load(Ordering::SeqCst);
+    if !flag.is_null() {
+        // SAFETY: `flag` points into the guest thread's `RvState`, which lives until the
+        // process exits; an atomic store is async-signal-safe.
+        unsafe { AtomicU64::from_ptr(flag) }.store(1, Ordering::SeqCst);
+    }
+}
+
+/// Makes the host handle `sig` as the guest asked (a no-op for signals never forwarded).
+pub fn set_host_disposition(sig: i32, d: HostDisposition) {
+    if !(1..=64).contains(&sig) || NOT_FORWARDED.contains(&sig) {
+        return;
+    }
+    // SAFETY: a zeroed sigaction with a valid handler (or SIG_DFL/SIG_IGN) and flags is
+    // well-formed. No SA_RESTART: a blocking host call returns EINTR, so the runtime can
+    // run the guest's handler and restart the call itself if the guest asked for that.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = match d {
+            HostDisposition::Default => libc::SIG_DFL,
+            HostDisposition::Ignore => libc::SIG_IGN,
+            HostDisposition::Forward => on_forwarded as *const () as usize,
+        };
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Registers the guest thread's `RvState::signal_poll` for the forwarding handler.
+pub fn set_poll_flag(flag: *mut u64) {
+    POLL_FLAG.store(flag, Ordering::SeqCst);
+}
+
+/// Takes the signals that arrived since the last call: (signal, si_code, si_pid).
+pub fn take_forwarded() -> Vec<(i32, i32, i32)> {
+    let bits = FORWARDED.swap(0, Ordering::SeqCst);
+    (1..=64)
+        .filter(|s| bits & (1 << (s - 1)) != 0)
+        .map(|s| {
+            let code = FORWARDED_CODE[s as usize].load(Ordering::Relaxed);
+            let pid = FORWARDED_PID[s as usize].load(Ordering::Relaxed);
+            (s, code, pid)
+        })
+        .collect()
+}
+
+/// Blocks every forwardable signal in the calling thread, so they interrupt the guest
+/// thread (whose blocking system calls must see EINTR) rather than this one.
+pub fn block_forwardable_signals() {
+    // SAFETY: sigset operations on a local set; pthread_sigmask on the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in 1..=64 {
+            if !NOT_FORWARDED.contains(&sig) {
+                libc::sigaddset(&mut set, sig);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }

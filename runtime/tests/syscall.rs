@@ -411,7 +411,8 @@ fn signals_to_self() {
     assert_eq!(t.get(S + 0x200, 24), bytes);
     assert_eq!(t.k.sigaction(10).unwrap().handler, 0x1_2340);
     assert_eq!(t.call(nr::KILL, &[pid, 10]), 0);
-    assert_eq!(t.k.take_pending_signal(), Some((10, 0))); // SIGUSR1, SI_USER
+    // SIGUSR1, SI_USER, sent by this process.
+    assert_eq!(t.k.take_pending_signal(), Some((10, 0, pid as i32)));
     assert_eq!(t.k.take_pending_signal(), None);
     // Errors.
     assert_eq!(t.call(nr::RT_SIGACTION, &[9, S, 0, 8]), EINVAL);

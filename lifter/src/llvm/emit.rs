@@ -263,14 +263,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
         let hot_bb = self.ctx.append_basic_block(self.func, "hot");
         let join = self.ctx.append_basic_block(self.func, "join");
         let br = ok(self.b.build_conditional_branch(c, cold_bb, hot_bb));
-        // !prof branch_weights: the cold side is (almost) never taken.
-        let i32t = self.ctx.i32_type();
-        let weights = self.ctx.metadata_node(&[
-            self.ctx.metadata_string("branch_weights").into(),
-            i32t.const_int(1, false).into(),
-            i32t.const_int(1 << 20, false).into(),
-        ]);
-        let _ = br.set_metadata(weights, self.ctx.get_kind_id("prof"));
+        self.mark_unlikely(br);
         self.b.position_at_end(cold_bb);
         let cv = cold(self);
         let cold_end = self.b.get_insert_block().expect("positioned");

@@ -48,6 +48,9 @@ pub mod helpers {
     pub const FENCE_I: &str = "vmx_rt_fence_i";
     /// `i64 (ptr st, i32 csr)`: read a counter CSR (cycle, time, instret).
     pub const CSR: &str = "vmx_rt_csr";
+    /// `u64 (RvState*)`: a signal arrived (`RvState::signal_poll` set) — run handlers;
+    /// non-zero if they changed the guest state (the caller must leave, not continue).
+    pub const POLL: &str = "vmx_rt_poll";
 }
 
 /// The host symbol of the translated function for guest `pc`.
@@ -92,6 +95,9 @@ pub struct FnBuilder<'ctx, 'm> {
     pc: u64,
     pending: Option<Pending<'ctx>>,
     blocks: HashMap<u64, BasicBlock<'ctx>>,
+    /// Backward edges go through a block that polls for signals first (per target).
+    polls: HashMap<u64, BasicBlock<'ctx>>,
+
     reenter: Option<BasicBlock<'ctx>>,
     entry_ra: IntValue<'ctx>,
     entry_sp: IntValue<'ctx>,
@@ -158,6 +164,8 @@ pub fn lift_function<'ctx>(
         pc: guest.entry,
         pending: None,
         blocks: HashMap::new(),
+        polls: HashMap::new(),
+
         reenter: None,
         entry_ra: i64t.const_zero(),
         entry_sp: i64t.const_zero(),
@@ -411,13 +419,89 @@ impl<'ctx> FnBuilder<'ctx, '_> {
     }
 
     /// Continue at a statically known `pc`: a block of this function, else a tail call.
-    fn goto_pc(&self, pc: u64) -> BResult<()> {
-        if let Some(bb) = self.blocks.get(&pc) {
-            self.b.build_unconditional_branch(*bb)?;
+    fn goto_pc(&mut self, pc: u64) -> BResult<()> {
+        if self.blocks.contains_key(&pc) {
+            let bb = self.edge_to(pc)?;
+            self.b.build_unconditional_branch(bb)?;
         } else {
             self.tail_call(pc)?;
         }
         Ok(())
+    }
+
+    /// The block to branch to for block `target` from the current instruction: the block
+    /// itself for forward edges; for backward edges (loops), a block that first checks
+    /// `RvState::signal_poll` (one load; the runtime sets it when a signal arrives) and,
+    /// if it is set, lets the runtime run the guest's handlers with the state as it is on
+    /// the edge, so a loop without calls still sees signals promptly. The slow path is
+    /// per target (one shared block would merge the loops into one irreducible region).
+    fn edge_to(&mut self, target: u64) -> BResult<BasicBlock<'ctx>> {
+        let bb = self.blocks[&target];
+        if target > self.pc {
+            return Ok(bb);
+        }
+        if let Some(p) = self.polls.get(&target) {
+            return Ok(*p);
+        }
+        let here = self.b.get_insert_block();
+        let poll = self
+            .ctx
+            .append_basic_block(self.func, &format!("poll{target:x}"));
+        let slow = self
+            .ctx
+            .append_basic_block(self.func, &format!("signal{target:x}"));
+        self.b.position_at_end(poll);
+        let flag = self.state_ptr(offsets::SIGNAL_POLL)?;
+        let v = self.b.build_load(self.i64t, flag, "")?;
+        if let Some(inst) = inkwell::values::BasicValue::as_instruction_value(&v) {
+            let _ = inst.set_volatile(true);
+        }
+        let set = self.b.build_int_compare(
+            IntPredicate::NE,
+            v.into_int_value(),
+            self.i64t.const_zero(),
+            "",
+        )?;
+        let br = self.b.build_conditional_branch(set, slow, bb)?;
+        self.mark_unlikely(br);
+        self.b.position_at_end(slow);
+        self.store_written()?;
+        self.store_state(offsets::PC, self.i64t.const_int(target, false))?;
+        let ptr = self.ctx.ptr_type(AddressSpace::default());
+        let h = self.helper(helpers::POLL, Some(self.i64t), &[ptr.into()]);
+        let changed = self
+            .b
+            .build_call(h, &[self.st.into()], "")?
+            .try_as_basic_value()
+            .expect_basic("vmx_rt_poll returns u64")
+            .into_int_value();
+        // Handlers normally leave the interrupted state as it was (registers are still
+        // in their allocas); if one changed it, or left with siglongjmp, leave.
+        let same =
+            self.b
+                .build_int_compare(IntPredicate::EQ, changed, self.i64t.const_zero(), "")?;
+        let leave = self
+            .ctx
+            .append_basic_block(self.func, &format!("signal_leave{target:x}"));
+        self.b.build_conditional_branch(same, bb, leave)?;
+        self.b.position_at_end(leave);
+        self.b.build_return(None)?;
+        if let Some(h) = here {
+            self.b.position_at_end(h);
+        }
+        self.polls.insert(target, poll);
+        Ok(poll)
+    }
+
+    /// `!prof` branch weights: the true side of `br` is (almost) never taken.
+    fn mark_unlikely(&self, br: inkwell::values::InstructionValue<'ctx>) {
+        let i32t = self.ctx.i32_type();
+        let weights = self.ctx.metadata_node(&[
+            self.ctx.metadata_string("branch_weights").into(),
+            i32t.const_int(1, false).into(),
+            i32t.const_int(1 << 20, false).into(),
+        ]);
+        let _ = br.set_metadata(weights, self.ctx.get_kind_id("prof"));
     }
 
     /// Transfer to guest code at `pc` outside this function, keeping the return address:
@@ -473,7 +557,15 @@ impl<'ctx> FnBuilder<'ctx, '_> {
     }
 
     /// After a call or system call: continue at `next` if that is where the guest went.
-    fn check_return(&self, next: u64) -> BResult<()> {
+    fn check_return(&mut self, next: u64) -> BResult<()> {
+        let cont = self.check_return_common(next)?;
+        self.b.position_at_end(cont);
+        self.goto_pc(next)
+    }
+
+    /// Reloads registers and branches to the returned block if the guest is at `next`
+    /// (and no code was rewritten meanwhile), else leaves or re-enters.
+    fn check_return_common(&self, next: u64) -> BResult<BasicBlock<'ctx>> {
         self.reload_all()?;
         let pc = self.load_state(offsets::PC)?;
         let want = self.i64t.const_int(next, false);
@@ -499,8 +591,7 @@ impl<'ctx> FnBuilder<'ctx, '_> {
             }
         };
         self.b.build_conditional_branch(ok, cont, miss)?;
-        self.b.position_at_end(cont);
-        self.goto_pc(next)
+        Ok(cont)
     }
 
     /// Emit the control transfer of the instruction just executed. Returns whether the
@@ -626,10 +717,11 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         Ok(true)
     }
 
-    /// The block for `pc`, or a new block that leaves the function for `pc`.
-    fn block_or_exit(&self, pc: u64) -> BResult<BasicBlock<'ctx>> {
-        if let Some(bb) = self.blocks.get(&pc) {
-            return Ok(*bb);
+    /// The block for `pc` (through a signal poll for backward edges), or a new block
+    /// that leaves the function for `pc`.
+    fn block_or_exit(&mut self, pc: u64) -> BResult<BasicBlock<'ctx>> {
+        if self.blocks.contains_key(&pc) {
+            return self.edge_to(pc);
         }
         let here = self.b.get_insert_block();
         let bb = self

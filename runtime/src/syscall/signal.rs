@@ -41,8 +41,9 @@ pub(super) struct SignalState {
     actions: [SigAction; 65],
     mask: u64,
     pending: u64,
-    /// `si_code` of each pending signal (`SI_USER` for `kill`, `SI_TKILL` for `tgkill`).
-    codes: [i32; 65],
+    /// `si_code` and sending pid of each pending signal (`SI_USER` for `kill`,
+    /// `SI_TKILL` for `tgkill`, others for signals from outside).
+    codes: [(i32, i32); 65],
     altstack: AltStack,
 }
 
@@ -52,7 +53,7 @@ impl SignalState {
             actions: [SigAction::default(); 65],
             mask: 0,
             pending: 0,
-            codes: [SI_USER; 65],
+            codes: [(SI_USER, 0); 65],
             altstack: AltStack {
                 sp: 0,
                 flags: SS_DISABLE,
@@ -166,6 +167,18 @@ impl Kernel {
         lock(&self.signals).altstack
     }
 
+    /// `sa_flags` of the handler of the signal [`take_pending_signal`](Self::take_pending_signal)
+    /// would return next, if any.
+    pub fn next_deliverable_flags(&self) -> Option<u64> {
+        let s = lock(&self.signals);
+        let ready = s.pending & !s.mask;
+        if ready == 0 {
+            return None;
+        }
+        let sig = ready.trailing_zeros() as usize + 1;
+        Some(s.actions[sig].flags)
+    }
+
     /// Are there pending signals that are not blocked?
     pub fn has_deliverable_signal(&self) -> bool {
         let s = lock(&self.signals);
@@ -173,8 +186,8 @@ impl Kernel {
     }
 
     /// Takes the lowest pending, unblocked signal that has a guest handler, for the
-    /// signal module to deliver: the signal and its `si_code`.
-    pub fn take_pending_signal(&self) -> Option<(i32, i32)> {
+    /// signal module to deliver: the signal, its `si_code` and the sender's pid.
+    pub fn take_pending_signal(&self) -> Option<(i32, i32, i32)> {
         let mut s = lock(&self.signals);
         let ready = s.pending & !s.mask;
         if ready == 0 {
@@ -182,7 +195,8 @@ impl Kernel {
         }
         let sig = ready.trailing_zeros() as i32 + 1;
         s.pending &= !bit(sig);
-        Some((sig, s.codes[sig as usize]))
+        let (code, pid) = s.codes[sig as usize];
+        Some((sig, code, pid))
     }
 
     /// A signal arrived for the guest process (from itself or from outside): applies
@@ -190,13 +204,19 @@ impl Kernel {
     /// process; otherwise the signal is ignored, stops the process, or is left pending
     /// for [`take_pending_signal`](Self::take_pending_signal).
     pub fn post_signal(&self, sig: i32) -> SysOutcome {
-        match self.post(sig, SI_USER) {
+        self.post_signal_from(sig, SI_USER, self.pid())
+    }
+
+    /// As [`post_signal`](Self::post_signal), for a signal with this `si_code` sent by
+    /// process `pid` (a host signal forwarded to the guest).
+    pub fn post_signal_from(&self, sig: i32, code: i32, pid: i32) -> SysOutcome {
+        match self.post(sig, code, pid) {
             Flow::Killed(s) => SysOutcome::Killed(s),
             _ => SysOutcome::Continue,
         }
     }
 
-    fn post(&self, sig: i32, code: i32) -> Flow {
+    fn post(&self, sig: i32, code: i32, pid: i32) -> Flow {
         if sig == SIGKILL {
             return Flow::Killed(SIGKILL);
         }
@@ -212,7 +232,7 @@ impl Kernel {
             return Flow::Ret(0);
         }
         s.pending |= bit(sig);
-        s.codes[sig as usize] = code;
+        s.codes[sig as usize] = (code, pid);
         if s.mask & bit(sig) != 0 || act.handler != SIG_DFL {
             return Flow::Ret(0);
         }
@@ -280,6 +300,14 @@ pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
         let old = s.actions[sig as usize];
         if let Some(n) = new {
             s.actions[sig as usize] = n;
+            crate::sys::set_host_disposition(
+                sig,
+                match n.handler {
+                    SIG_DFL => crate::sys::HostDisposition::Default,
+                    SIG_IGN => crate::sys::HostDisposition::Ignore,
+                    _ => crate::sys::HostDisposition::Forward,
+                },
+            );
             // POSIX: setting a pending signal to be ignored discards it.
             if n.handler == SIG_IGN
                 || (n.handler == SIG_DFL && default_action(sig) == Default::Ignore)
@@ -404,7 +432,7 @@ fn to_self(k: &Kernel, sig: i32, code: i32) -> Result<Flow, Errno> {
     if sig == 0 {
         return Ok(Flow::Ret(0));
     }
-    Ok(k.post(sig, code))
+    Ok(k.post(sig, code, k.pid()))
 }
 
 pub(super) fn kill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
