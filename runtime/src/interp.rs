@@ -116,6 +116,8 @@ pub fn run_block(st: &mut RvState, base: *mut u8, block: &DecodedBlock) -> Block
         exec(&mut it, insn);
         if let Some(t) = it.trap {
             it.st.pc = *pc;
+            // Counted like translated code counts it: executed, whatever happens next.
+            it.st.interp_insns += 1;
             return BlockExit::Trap(t);
         }
         it.st.pc = it.next;
