@@ -97,8 +97,11 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// An opendal service name and its configuration.
+type ServiceConfig = (&'static str, Vec<(String, String)>);
+
 /// The opendal scheme and configuration for `url`.
-fn config_for(url: &str) -> Result<(&'static str, Vec<(String, String)>), RemoteError> {
+fn config_for(url: &str) -> Result<ServiceConfig, RemoteError> {
     let bad = |why: &str| RemoteError::BadUrl {
         url: redact(url),
         why: why.to_string(),

@@ -26,9 +26,12 @@ pub struct Counters {
     pub remote_errors: u64,
 }
 
+/// A counter's name and accessor.
+type Field = (&'static str, fn(&mut Counters) -> &mut u64);
+
 impl Counters {
     /// Counter names, in file order, with accessors.
-    const FIELDS: [(&'static str, fn(&mut Counters) -> &mut u64); 7] = [
+    const FIELDS: [Field; 7] = [
         ("hits", |c| &mut c.hits),
         ("remote_hits", |c| &mut c.remote_hits),
         ("misses", |c| &mut c.misses),
