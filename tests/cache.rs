@@ -542,7 +542,9 @@ fn bad_cache_settings_are_one_line_errors() {
     let guest = dir.join("guest");
     // Not a real guest: the cache must be refused before the guest is even looked at.
     fs::write(&guest, b"\x7fELF\x02\x01\x01").unwrap();
-    let cases: Vec<(Vec<(&str, &Path)>, Vec<&str>, i32, &str)> = vec![
+    /// Environment, arguments, expected status, expected text on stderr.
+    type Case<'a> = (Vec<(&'a str, &'a Path)>, Vec<&'a str>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("VMX_CACHE_DIR", &file)],
             vec!["cache", "stats"],
