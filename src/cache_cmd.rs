@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use vmx_aot_cache::cache::{self, Cache, Source};
+use vmx_aot_cache::cache::{self, Cache, Expected, Source};
 use vmx_aot_cache::limits::{format_size, parse_age, parse_size};
 use vmx_aot_cache::remote::Remote;
 use vmx_translator::translate;
@@ -111,14 +111,20 @@ pub(crate) fn cached_translation(
     }
     let opts = translate_opts(o, profile);
     let key = key(&guest_hash, &opts);
-    let (bytes, source) = cache.get_or_translate(&key, || -> Result<Vec<u8>> {
-        tracing::info!(
-            key,
-            profile_pcs = opts.profile.len(),
-            "cache miss: translating"
-        );
-        Ok(translate(elf, &opts)?.0.to_bytes())
-    })?;
+    // What the translator records in the header (see vmx_translator::translate).
+    let expected = Expected {
+        guest_hash: Some(*guest_hash.as_bytes()),
+        options_hash: Some(*blake3::hash(opts.canonical().as_bytes()).as_bytes()),
+    };
+    let (bytes, source) =
+        cache.get_or_translate_expecting(&key, &expected, || -> Result<Vec<u8>> {
+            tracing::info!(
+                key,
+                profile_pcs = opts.profile.len(),
+                "cache miss: translating"
+            );
+            Ok(translate(elf, &opts)?.0.to_bytes())
+        })?;
     tracing::debug!(key, ?source, "cache");
     Ok((bytes, source, profile_path))
 }

@@ -439,34 +439,55 @@ fn redis_remote_tier() {
         "nothing was written by the read-only job"
     );
 
-    // A damaged remote entry is not used: overwrite every stored entry with junk through
-    // redis-cli when it is there.
+    // Through redis-cli (when it is there): what comes back from the store is checked.
     if have("redis-cli") {
         let port = redis.url.rsplit(':').next().unwrap_or_default().to_string();
-        let keys = Command::new("redis-cli")
-            .args(["-p", &port, "--raw", "keys", "*"])
-            .output()
-            .expect("redis-cli");
-        let keys = String::from_utf8_lossy(&keys.stdout).into_owned();
-        assert!(!keys.trim().is_empty(), "entries are stored in Redis");
-        for key in keys.lines().filter(|k| !k.is_empty()) {
-            let st = Command::new("redis-cli")
-                .args(["-p", &port, "set", key, "VMXAOT\r\njunk"])
-                .stdout(Stdio::null())
-                .status()
-                .expect("redis-cli set");
-            assert!(st.success());
-        }
+        let cli = |args: &[&str], stdin: Option<&[u8]>| {
+            let mut cmd = Command::new("redis-cli");
+            cmd.args(["-p", &port]).args(args);
+            let out = run(&mut cmd, stdin).expect("redis-cli");
+            assert_eq!(out.status, 0, "redis-cli {args:?}: {}", out.stderr_text());
+            out.stdout_text()
+        };
+        let stored: Vec<String> = cli(&["--raw", "keys", "*"], None)
+            .lines()
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect();
+        assert_eq!(stored.len(), 1, "only hello was written back: {stored:?}");
+        // An intact entry stored under another guest's key (a mixed-up store) is not run:
+        // put hello's translation where strings' would be.
+        let strings_key = entries(third.path())
+            .iter()
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .find(|k| !stored[0].contains(k.as_str()))
+            .expect("strings' entry in the third cache");
+        let hello_entry = fs::read(&entries(second.path())[0]).unwrap();
+        cli(
+            &["-x", "set", &format!("vmx/{strings_key}.aot")],
+            Some(&hello_entry),
+        );
         let fifth = TempDir::new("cache-redis-5");
-        let out = run_guest(&mut with_remote(&fifth, true), &hello);
+        let out = run_guest(&mut with_remote(&fifth, true), &strings);
+        assert_eq!(translations(&out), 1, "{}", out.stderr_text());
+        assert!(
+            out.stderr_text().contains("for another guest"),
+            "{}",
+            out.stderr_text()
+        );
+        assert_eq!(out.stdout, Sample::load("strings").expected.stdout);
+        // Junk is not used either.
+        cli(&["set", &stored[0], "VMXAOT\r\njunk"], None);
+        let sixth = TempDir::new("cache-redis-6");
+        let out = run_guest(&mut with_remote(&sixth, true), &hello);
         assert_eq!(translations(&out), 1, "{}", out.stderr_text());
         assert!(out.stderr_text().contains("bad remote cache entry"));
     }
 
     // A remote that is down costs a warning, not the run.
     drop(redis);
-    let sixth = TempDir::new("cache-redis-6");
-    let mut cmd = vmx_with_cache(sixth.path());
+    let seventh = TempDir::new("cache-redis-7");
+    let mut cmd = vmx_with_cache(seventh.path());
     cmd.env("VMX_CACHE_REMOTE", "redis://127.0.0.1:1");
     let out = run_guest(&mut cmd, &hello);
     assert_eq!(out.status, 0);

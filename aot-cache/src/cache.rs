@@ -128,6 +128,31 @@ pub enum Source {
     Translated,
 }
 
+/// What an entry's header must say to be used for a given lookup, beyond being intact:
+/// guards against an entry stored under the wrong key (a mixed-up remote store, a bug),
+/// which would otherwise run another guest's code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// BLAKE3 of the guest ELF ([`crate::format::AotHeader::guest_hash`]).
+    pub guest_hash: Option<[u8; 32]>,
+    /// BLAKE3 of the canonical options ([`crate::format::AotHeader::options_hash`]).
+    pub options_hash: Option<[u8; 32]>,
+}
+
+impl Expected {
+    /// Verifies `bytes` (header and payload hash) and checks the header against `self`.
+    fn check(&self, bytes: &[u8]) -> Result<(), String> {
+        let header = verify(bytes).map_err(|e| e.to_string())?;
+        if self.guest_hash.is_some_and(|h| h != header.guest_hash) {
+            return Err("the entry is for another guest".into());
+        }
+        if self.options_hash.is_some_and(|h| h != header.options_hash) {
+            return Err("the entry was made with other options".into());
+        }
+        Ok(())
+    }
+}
+
 /// What a local lookup found.
 enum Found {
     Entry(Vec<u8>),
@@ -276,15 +301,15 @@ impl Cache {
     }
 
     /// Reads and verifies the entry at `path`.
-    fn find(&self, path: &Path) -> Found {
+    fn find(&self, path: &Path, expected: &Expected) -> Found {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Found::Missing,
             Err(e) => return Found::Bad(format!("cannot read it: {e}")),
         };
-        match verify(&bytes) {
-            Ok(_) => Found::Entry(bytes),
-            Err(e) => Found::Bad(e.to_string()),
+        match expected.check(&bytes) {
+            Ok(()) => Found::Entry(bytes),
+            Err(why) => Found::Bad(why),
         }
     }
 
@@ -300,7 +325,7 @@ impl Cache {
     /// [`Cache::get_or_translate`] does.
     pub fn lookup(&self, key: &str) -> Option<Vec<u8>> {
         let path = self.path_for(key);
-        match self.find(&path) {
+        match self.find(&path, &Expected::default()) {
             Found::Entry(bytes) => {
                 Self::touch(&path);
                 Some(bytes)
@@ -347,16 +372,27 @@ impl Cache {
         key: &str,
         translate: impl FnOnce() -> Result<Vec<u8>, E>,
     ) -> Result<(Vec<u8>, Source), E> {
+        self.get_or_translate_expecting(key, &Expected::default(), translate)
+    }
+
+    /// [`Cache::get_or_translate`], where entries whose header does not match `expected`
+    /// count as bad.
+    pub fn get_or_translate_expecting<E: From<CacheError>>(
+        &self,
+        key: &str,
+        expected: &Expected,
+        translate: impl FnOnce() -> Result<Vec<u8>, E>,
+    ) -> Result<(Vec<u8>, Source), E> {
         let path = self.path_for(key);
         let mut delta = Counters::default();
-        if let Found::Entry(bytes) = self.find(&path) {
+        if let Found::Entry(bytes) = self.find(&path, expected) {
             Self::touch(&path);
             delta.hits += 1;
             self.count(&delta);
             return Ok((bytes, Source::Local));
         }
         let _lock = self.lock(key)?;
-        let result = self.get_locked(key, &path, translate, &mut delta);
+        let result = self.get_locked(key, &path, expected, translate, &mut delta);
         self.count(&delta);
         result
     }
@@ -365,10 +401,11 @@ impl Cache {
         &self,
         key: &str,
         path: &Path,
+        expected: &Expected,
         translate: impl FnOnce() -> Result<Vec<u8>, E>,
         delta: &mut Counters,
     ) -> Result<(Vec<u8>, Source), E> {
-        match self.find(path) {
+        match self.find(path, expected) {
             Found::Entry(bytes) => {
                 Self::touch(path);
                 delta.hits += 1;
@@ -382,8 +419,8 @@ impl Cache {
         }
         if let Some(remote) = &self.remote {
             match remote.get(key) {
-                Ok(Some(bytes)) => match verify(&bytes) {
-                    Ok(_) => {
+                Ok(Some(bytes)) => match expected.check(&bytes) {
+                    Ok(()) => {
                         self.store(key, &bytes)?;
                         delta.remote_hits += 1;
                         self.evict_after_store(delta);
@@ -961,6 +998,28 @@ mod tests {
         let r = cache.get_or_translate(&k2, || Err(CacheError::NoCacheDir));
         assert!(r.is_err());
         assert!(!cache.path_for(&k2).exists());
+    }
+
+    #[test]
+    fn entries_for_another_guest_are_bad() {
+        let tmp = TempDir::new("expected");
+        let cache = Cache::open(&tmp.0).unwrap();
+        let k = key(b"guest", "1", "", "cpu");
+        // entry(1) has guest_hash [1; 32].
+        cache.get_or_translate(&k, translate_as(1)).unwrap();
+        let want = |tag: u8| Expected {
+            guest_hash: Some([tag; 32]),
+            options_hash: Some([0; 32]),
+        };
+        let (_, s) = cache
+            .get_or_translate_expecting(&k, &want(1), translate_as(9))
+            .unwrap();
+        assert_eq!(s, Source::Local);
+        let (got, s) = cache
+            .get_or_translate_expecting(&k, &want(2), translate_as(2))
+            .unwrap();
+        assert_eq!((s, got), (Source::Translated, entry(2)));
+        assert_eq!(cache.stats().unwrap().corrupt, 1);
     }
 
     fn age(path: &Path, secs_ago: u64) {
