@@ -489,6 +489,7 @@ impl Cache {
 
     /// The counters since the last [`Cache::zero_stats`].
     pub fn stats(&self) -> Result<Counters, CacheError> {
+        let _lock = self.named_lock("stats.lock", true)?;
         let path = self.stats_path();
         stats::read(&path).map_err(io_err(&path))
     }

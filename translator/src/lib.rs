@@ -104,7 +104,8 @@ fn init_llvm() {
 
 /// The CPU name and feature string for `cpu` (`"native"` → this host).
 pub fn host_cpu(cpu: &str) -> (String, String) {
-    init_llvm();
+    // No target initialisation needed: these are llvm::sys queries (cpuid), and `vmx run`
+    // computes cache keys with them on every start.
     if cpu == "native" {
         (
             TargetMachine::get_host_cpu_name().to_string(),
