@@ -86,19 +86,20 @@ pub(crate) fn key(guest_hash: &blake3::Hash, opts: &vmx_translator::Options) -> 
     cache::key(guest_hash.as_bytes(), &versions, &opts.canonical(), &cpu)
 }
 
-/// The translation of `elf` through the cache (see [`Cache::get_or_translate`]).
-///
+/// What `vmx run` looks up for a guest: the key, what the entry's header must say, the
+/// options to translate with on a miss, and the miss profile the run appends to.
+struct Plan {
+    key: String,
+    expected: Expected,
+    opts: vmx_translator::Options,
+    profile_path: PathBuf,
+}
+
 /// Each guest has a miss profile in the cache (`<key>.profile`, keyed without the
 /// profile): the run appends the pcs it had to interpret, and the next `vmx run`
-/// translates with them (a new key), so code is interpreted at most once. Returns the
-/// `.aot` bytes, where they came from and the profile path the run should append to.
-pub(crate) fn cached_translation(
-    cache: &Cache,
-    elf: &[u8],
-    o: &TranslateOpts,
-) -> Result<(Vec<u8>, Source, PathBuf)> {
-    let guest_hash = blake3::hash(elf);
-    let base_key = key(&guest_hash, &translate_opts(o, Vec::new()));
+/// translates with them (a new key), so code is interpreted at most once.
+fn plan(cache: &Cache, guest_hash: &blake3::Hash, o: &TranslateOpts) -> Result<Plan> {
+    let base_key = key(guest_hash, &translate_opts(o, Vec::new()));
     let profile_path = cache.profile_path(&base_key);
     let mut profile = load_profile(&o.profile)?;
     if let Ok(text) = std::fs::read_to_string(&profile_path) {
@@ -110,23 +111,186 @@ pub(crate) fn cached_translation(
         std::fs::create_dir_all(dir).with_context(|| format!("cache {}", dir.display()))?;
     }
     let opts = translate_opts(o, profile);
-    let key = key(&guest_hash, &opts);
+    let key = key(guest_hash, &opts);
     // What the translator records in the header (see vmx_translator::translate).
     let expected = Expected {
         guest_hash: Some(*guest_hash.as_bytes()),
         options_hash: Some(*blake3::hash(opts.canonical().as_bytes()).as_bytes()),
     };
+    Ok(Plan {
+        key,
+        expected,
+        opts,
+        profile_path,
+    })
+}
+
+/// The translation of `elf` through the cache (see [`Cache::get_or_translate`]). Returns
+/// the `.aot` bytes, where they came from and the profile path the run should append to.
+pub(crate) fn cached_translation(
+    cache: &Cache,
+    elf: &[u8],
+    o: &TranslateOpts,
+) -> Result<(Vec<u8>, Source, PathBuf)> {
+    let guest_hash = blake3::hash(elf);
+    remember_guest_hash(cache, &guest_hash);
+    let plan = plan(cache, &guest_hash, o)?;
+    let (key, opts) = (&plan.key, &plan.opts);
     let (bytes, source) =
-        cache.get_or_translate_expecting(&key, &expected, || -> Result<Vec<u8>> {
+        cache.get_or_translate_expecting(key, &plan.expected, || -> Result<Vec<u8>> {
             tracing::info!(
                 key,
                 profile_pcs = opts.profile.len(),
                 "cache miss: translating"
             );
-            Ok(translate(elf, &opts)?.0.to_bytes())
+            Ok(translate(elf, opts)?.0.to_bytes())
         })?;
     tracing::debug!(key, ?source, "cache");
-    Ok((bytes, source, profile_path))
+    Ok((bytes, source, plan.profile_path))
+}
+
+// ---- Knowing a guest's hash without reading it (ccache's "direct mode") ----
+//
+// Reading and hashing a guest on every `vmx run` is most of what a cache hit costs (a
+// static glibc program is several MB). `<cache>/guests/<hash of the canonical path>`
+// remembers the guest's BLAKE3 with the file's identity and change times (device, inode,
+// size, mtime, ctime, to the nanosecond). When they all still match, the hash is known
+// without opening the file. Racy-git protection: the memo is only written for a file
+// whose ctime is at least RACY_MARGIN older than the moment vmx first looked at it, and
+// only if its stamp did not change while vmx read and hashed it; a change to a file
+// always moves its ctime to the present (users cannot set ctime).
+
+/// How old a guest's last change must be before its hash is remembered.
+const RACY_MARGIN: Duration = Duration::from_secs(2);
+
+/// A file's identity and change times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).ok()?;
+        m.is_file().then(|| Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+
+    fn render(&self, hash: &blake3::Hash) -> String {
+        format!(
+            "{} {} {} {} {} {} {} {}\n",
+            self.dev,
+            self.ino,
+            self.size,
+            self.mtime.0,
+            self.mtime.1,
+            self.ctime.0,
+            self.ctime.1,
+            hash.to_hex()
+        )
+    }
+
+    fn parse(text: &str) -> Option<(Stamp, blake3::Hash)> {
+        let w: Vec<&str> = text.split_whitespace().collect();
+        let [dev, ino, size, ms, mns, cs, cns, hash] = w[..] else {
+            return None;
+        };
+        let stamp = Stamp {
+            dev: dev.parse().ok()?,
+            ino: ino.parse().ok()?,
+            size: size.parse().ok()?,
+            mtime: (ms.parse().ok()?, mns.parse().ok()?),
+            ctime: (cs.parse().ok()?, cns.parse().ok()?),
+        };
+        Some((stamp, blake3::Hash::from_hex(hash).ok()?))
+    }
+
+    /// Whether the last change is at least RACY_MARGIN older than `t`.
+    fn settled_before(&self, t: std::time::SystemTime) -> bool {
+        let Ok(t) = t.duration_since(std::time::UNIX_EPOCH) else {
+            return false;
+        };
+        let (secs, nanos) = self.ctime;
+        let Ok(secs) = u64::try_from(secs) else {
+            return false;
+        };
+        let ctime = Duration::new(secs, u32::try_from(nanos).unwrap_or(0));
+        ctime + RACY_MARGIN < t
+    }
+}
+
+/// The guest's stamp and the time, taken by [`known_translation`] before `vmx run` reads
+/// the guest; [`remember_guest_hash`] uses it once the bytes are hashed.
+static BEFORE_READ: Mutex<Option<(PathBuf, Stamp, std::time::SystemTime)>> = Mutex::new(None);
+
+fn memo_path(cache: &Cache, program: &Path) -> Option<PathBuf> {
+    let canonical = std::fs::canonicalize(program).ok()?;
+    let name = blake3::hash(canonical.as_os_str().as_encoded_bytes()).to_hex();
+    Some(cache.dir().join("guests").join(name.as_str()))
+}
+
+/// `vmx run`'s fast path, called before the guest is read: the cached translation of
+/// `program` if its hash is remembered (see above) and the entry is in the local cache.
+/// `None` means: read the guest and go through [`cached_translation`].
+pub(crate) fn known_translation(
+    opts: &CacheOpts,
+    program: &Path,
+    o: &TranslateOpts,
+) -> Result<Option<(Vec<u8>, PathBuf)>> {
+    let Some(stamp) = Stamp::of(program) else {
+        return Ok(None);
+    };
+    let now = std::time::SystemTime::now();
+    *BEFORE_READ.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((program.to_path_buf(), stamp, now));
+    let cache = opts.open()?;
+    let Some(memo) = memo_path(&cache, program) else {
+        return Ok(None);
+    };
+    let Some((known, hash)) = std::fs::read_to_string(&memo)
+        .ok()
+        .and_then(|t| Stamp::parse(&t))
+    else {
+        return Ok(None);
+    };
+    if known != stamp || !stamp.settled_before(now) {
+        return Ok(None);
+    }
+    let plan = plan(&cache, &hash, o)?;
+    Ok(cache
+        .get_if_present(&plan.key, &plan.expected)
+        .map(|bytes| (bytes, plan.profile_path)))
+}
+
+/// Remembers the hash of the guest [`known_translation`] looked at, if it did not change
+/// while `vmx run` read it and had settled before. Best effort.
+fn remember_guest_hash(cache: &Cache, hash: &blake3::Hash) {
+    let Some((program, before, t0)) = BEFORE_READ.lock().unwrap_or_else(|e| e.into_inner()).take()
+    else {
+        return;
+    };
+    if Stamp::of(&program) != Some(before) || !before.settled_before(t0) {
+        return;
+    }
+    let Some(memo) = memo_path(cache, &program) else {
+        return;
+    };
+    if let Some(dir) = memo.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = vmx_aot_cache::format::write_atomically(&memo, before.render(hash).as_bytes()) {
+        tracing::debug!(error = %e, "cannot remember the guest's hash");
+    }
 }
 
 #[derive(Args)]

@@ -215,16 +215,32 @@ fn cmd_translate(a: TranslateArgs) -> Result<()> {
 
 fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result<()> {
     let program = PathBuf::from(&a.command[0]);
-    let bytes = read_file(&program)?;
+    // `vmx run` of a guest whose translation is cached need not read the guest at all.
+    let known = match (through_cache, a.engine) {
+        (Some(cache), EngineArg::Aot | EngineArg::Check) => {
+            cache_cmd::known_translation(cache, &program, &a.translate)?
+        }
+        _ => None,
+    };
+    let bytes = match known {
+        Some(_) => Vec::new(),
+        None => read_file(&program)?,
+    };
     let is_aot = bytes.starts_with(&vmx_aot_cache::format::MAGIC);
     let mut profile_out = a.profile_out.clone();
     let loaded = match (a.engine, is_aot, through_cache) {
         (EngineArg::Interp, false, _) => engine::load_elf(bytes),
         (_, true, _) => engine::load_aot(&bytes),
         (EngineArg::Aot | EngineArg::Check, false, Some(cache)) => {
-            let cache = cache.open()?;
-            let (aot, _, profile) = cache_cmd::cached_translation(&cache, &bytes, &a.translate)
-                .with_context(|| format!("{}", program.display()))?;
+            let (aot, profile) = match known {
+                Some(known) => known,
+                None => {
+                    let (aot, _, profile) =
+                        cache_cmd::cached_translation(&cache.open()?, &bytes, &a.translate)
+                            .with_context(|| format!("{}", program.display()))?;
+                    (aot, profile)
+                }
+            };
             profile_out.get_or_insert(profile);
             engine::load_aot(&aot)
         }

@@ -715,3 +715,39 @@ fn binfmt_runs_guests_directly() {
         st.stdout_text()
     );
 }
+
+#[test]
+fn a_changed_guest_is_never_mistaken_for_the_cached_one() {
+    let (Some(hello), Some(strings)) = (
+        riscv_sample("cache", "hello"),
+        riscv_sample("cache", "strings"),
+    ) else {
+        return;
+    };
+    let cache = TempDir::new("cache-stamp");
+    let dir = TempDir::new("cache-stamp-guest");
+    let guest = dir.join("guest");
+    fs::copy(&hello, &guest).unwrap();
+    // vmx remembers a guest's hash by its file stamp only once the file has not changed
+    // for 2 s (racy-git protection).
+    std::thread::sleep(Duration::from_millis(2100));
+    for expected in [1, 0, 0] {
+        let out = run_hello(cache.path(), &guest);
+        assert_eq!(translations(&out), expected, "{}", out.stderr_text());
+    }
+    assert!(
+        cache
+            .join("guests")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some()),
+        "the guest's hash is remembered"
+    );
+    // Replaced in place by another program: same path, new contents.
+    fs::write(&guest, fs::read(&strings).unwrap()).unwrap();
+    let out = run_guest(&mut vmx_with_cache(cache.path()), &guest);
+    assert_eq!(translations(&out), 1, "{}", out.stderr_text());
+    assert_eq!(out.stdout, Sample::load("strings").expected.stdout);
+    // And back: hello's entry is still cached.
+    fs::write(&guest, fs::read(&hello).unwrap()).unwrap();
+    assert_eq!(translations(&run_hello(cache.path(), &guest)), 0);
+}

@@ -320,6 +320,22 @@ impl Cache {
         }
     }
 
+    /// The local entry for `key` if it is there, intact and as `expected`, counted as a
+    /// hit. Anything else returns `None` and changes nothing (no miss is counted: the
+    /// caller goes on to [`Cache::get_or_translate_expecting`], which does that).
+    pub fn get_if_present(&self, key: &str, expected: &Expected) -> Option<Vec<u8>> {
+        let path = self.path_for(key);
+        let Found::Entry(bytes) = self.find(&path, expected) else {
+            return None;
+        };
+        Self::touch(&path);
+        self.count(&Counters {
+            hits: 1,
+            ..Counters::default()
+        });
+        Some(bytes)
+    }
+
     /// Returns the entry for `key` if it exists and verifies (header and payload hash). A
     /// bad entry is a miss: it is reported and removed. Does not count in the statistics;
     /// [`Cache::get_or_translate`] does.
@@ -1021,6 +1037,29 @@ mod tests {
             .unwrap();
         assert_eq!((s, got), (Source::Translated, entry(2)));
         assert_eq!(cache.stats().unwrap().corrupt, 1);
+    }
+
+    #[test]
+    fn get_if_present_counts_hits_only() {
+        let tmp = TempDir::new("present");
+        let cache = Cache::open(&tmp.0).unwrap();
+        let k = key(b"guest", "1", "", "cpu");
+        let any = Expected::default();
+        assert_eq!(cache.get_if_present(&k, &any), None);
+        assert_eq!(cache.stats().unwrap(), Counters::default());
+        cache.get_or_translate(&k, translate_as(1)).unwrap();
+        assert_eq!(cache.get_if_present(&k, &any), Some(entry(1)));
+        let other = Expected {
+            guest_hash: Some([2; 32]),
+            options_hash: None,
+        };
+        assert_eq!(cache.get_if_present(&k, &other), None);
+        assert!(
+            cache.path_for(&k).exists(),
+            "left for the locked path to judge"
+        );
+        let c = cache.stats().unwrap();
+        assert_eq!((c.hits, c.misses), (1, 1));
     }
 
     fn age(path: &Path, secs_ago: u64) {
