@@ -1,13 +1,15 @@
 //! `vmx`: the command-line interface. Argument parsing and wiring only; the work is
 //! done by `vmx-translator`, `vmx-runtime` and `vmx-aot-cache`.
 
+mod binfmt;
+mod cache_cmd;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use vmx_aot_cache::cache::{self, Cache};
 use vmx_aot_cache::format::write_atomically;
 use vmx_runtime::engine::{self, EngineKind, RunConfig, StatsFormat};
 use vmx_translator::{translate, Options};
@@ -28,7 +30,11 @@ enum Command {
     /// Run an .aot file (or, with --engine=interp, a guest ELF).
     Exec(ExecArgs),
     /// Translate through the cache if needed, then run.
-    Run(ExecArgs),
+    Run(cache_cmd::RunArgs),
+    /// Inspect and manage the translation cache.
+    Cache(cache_cmd::CacheArgs),
+    /// Register vmx with the kernel (binfmt_misc) so foreign ELF programs run directly.
+    Binfmt(binfmt::BinfmtArgs),
 }
 
 #[derive(Args)]
@@ -38,23 +44,26 @@ struct TranslateArgs {
     /// Where to write the .aot file.
     #[arg(short, long)]
     output: PathBuf,
+    /// Also write a Make/Ninja depfile naming the inputs of the output.
+    #[arg(long, value_name = "FILE", env = "VMX_DEPFILE")]
+    depfile: Option<PathBuf>,
     #[command(flatten)]
     opts: TranslateOpts,
     /// Print discovery and compilation statistics.
-    #[arg(long)]
+    #[arg(long, env = "VMX_TRANSLATE_STATS", value_parser = clap::builder::BoolishValueParser::new())]
     stats: bool,
 }
 
 #[derive(Args, Clone)]
 struct TranslateOpts {
     /// LLVM optimisation level (0-3).
-    #[arg(long = "opt-level", short = 'O', default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
+    #[arg(long = "opt-level", short = 'O', env = "VMX_OPT_LEVEL", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
     opt_level: u8,
     /// Host CPU to generate code for ("native" or an LLVM CPU name such as x86-64-v3).
-    #[arg(long, default_value = "native")]
+    #[arg(long, env = "VMX_CPU", default_value = "native")]
     cpu: String,
     /// A miss profile written by `vmx exec --profile-out`: pcs to translate as well.
-    #[arg(long)]
+    #[arg(long, env = "VMX_PROFILE")]
     profile: Option<PathBuf>,
 }
 
@@ -80,16 +89,16 @@ enum StatsArg {
 #[derive(Args)]
 struct ExecArgs {
     /// Execution engine.
-    #[arg(long, value_enum, default_value = "aot")]
+    #[arg(long, value_enum, env = "VMX_ENGINE", default_value = "aot")]
     engine: EngineArg,
     /// Print each guest system call to stderr (like qemu-user's -strace).
-    #[arg(long, env = "VMX_STRACE")]
+    #[arg(long, env = "VMX_STRACE", value_parser = clap::builder::BoolishValueParser::new())]
     strace: bool,
     /// Print run statistics to stderr at exit.
-    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text")]
+    #[arg(long, value_enum, env = "VMX_STATS", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     stats: Option<StatsArg>,
     /// Append the pcs the interpreter had to run to this file (a miss profile).
-    #[arg(long = "profile-out")]
+    #[arg(long = "profile-out", env = "VMX_PROFILE_OUT")]
     profile_out: Option<PathBuf>,
     #[command(flatten)]
     translate: TranslateOpts,
@@ -107,11 +116,19 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    let cli = Cli::parse();
+    // Started by the kernel for a registered guest ELF (`vmx binfmt`): `vmx <guest> args…`.
+    let args = binfmt::rewrite_args(std::env::args_os().collect(), |a: &str| {
+        <Cli as clap::CommandFactory>::command()
+            .find_subcommand(a)
+            .is_some()
+    });
+    let cli = Cli::parse_from(args);
     let result = match cli.command {
         Command::Translate(a) => cmd_translate(a),
-        Command::Exec(a) => cmd_exec(a, false),
-        Command::Run(a) => cmd_exec(a, true),
+        Command::Exec(a) => cmd_exec(a, None),
+        Command::Run(a) => cmd_exec(a.exec, Some(&a.cache)),
+        Command::Cache(a) => cache_cmd::cmd_cache(a),
+        Command::Binfmt(a) => binfmt::cmd_binfmt(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -176,6 +193,11 @@ fn cmd_translate(a: TranslateArgs) -> Result<()> {
     let (aot, stats) = translate(&elf, &opts).with_context(|| format!("{}", a.guest.display()))?;
     write_atomically(&a.output, &aot.to_bytes())
         .with_context(|| format!("{}: cannot write the output file", a.output.display()))?;
+    if let Some(depfile) = &a.depfile {
+        let mut inputs = vec![a.guest.as_path()];
+        inputs.extend(a.opts.profile.as_deref());
+        cache_cmd::write_depfile(depfile, &a.output, &inputs)?;
+    }
     if a.stats {
         eprintln!(
             "vmx translate: {} functions, {} instructions ({} functions with unresolved \
@@ -191,21 +213,38 @@ fn cmd_translate(a: TranslateArgs) -> Result<()> {
     Ok(())
 }
 
-fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
+fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result<()> {
     let program = PathBuf::from(&a.command[0]);
-    let bytes = read_file(&program)?;
+    // `vmx run` of a guest whose translation is cached need not read the guest at all.
+    let known = match (through_cache, a.engine) {
+        (Some(cache), EngineArg::Aot | EngineArg::Check) => {
+            cache_cmd::known_translation(cache, &program, &a.translate)?
+        }
+        _ => None,
+    };
+    let bytes = match known {
+        Some(_) => Vec::new(),
+        None => read_file(&program)?,
+    };
     let is_aot = bytes.starts_with(&vmx_aot_cache::format::MAGIC);
     let mut profile_out = a.profile_out.clone();
     let loaded = match (a.engine, is_aot, through_cache) {
         (EngineArg::Interp, false, _) => engine::load_elf(bytes),
         (_, true, _) => engine::load_aot(&bytes),
-        (EngineArg::Aot | EngineArg::Check, false, true) => {
-            let (aot, profile) = cached_translation(&bytes, &a.translate)
-                .with_context(|| format!("{}", program.display()))?;
+        (EngineArg::Aot | EngineArg::Check, false, Some(cache)) => {
+            let (aot, profile) = match known {
+                Some(known) => known,
+                None => {
+                    let (aot, _, profile) =
+                        cache_cmd::cached_translation(&cache.open()?, &bytes, &a.translate)
+                            .with_context(|| format!("{}", program.display()))?;
+                    (aot, profile)
+                }
+            };
             profile_out.get_or_insert(profile);
             engine::load_aot(&aot)
         }
-        (EngineArg::Aot | EngineArg::Check, false, false) => {
+        (EngineArg::Aot | EngineArg::Check, false, None) => {
             if bytes.starts_with(b"\x7fELF") {
                 return Err(anyhow!(
                     "{}: is an ELF file, not an .aot; translate it first (vmx translate), \
@@ -246,42 +285,4 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())
-}
-
-/// The translation of `elf` from the cache, translating and storing it on a miss.
-///
-/// Each guest has a miss profile in the cache (`<key>.profile`, keyed without the
-/// profile): the run appends the pcs it had to interpret, and the next `vmx run`
-/// translates with them, so code is interpreted at most once. Returns the `.aot` bytes
-/// and the profile path the run should append to.
-fn cached_translation(elf: &[u8], o: &TranslateOpts) -> Result<(Vec<u8>, PathBuf)> {
-    let cache = Cache::open_default().context("cache")?;
-    let base_opts = translate_opts(o, Vec::new());
-    let (cpu, _) = vmx_translator::host_cpu(&base_opts.cpu);
-    let base_key = cache::key(elf, vmx_translator::VERSION, &base_opts.canonical(), &cpu);
-    let profile_path = cache.dir().join(format!("{base_key}.profile"));
-    let mut profile = load_profile(&o.profile)?;
-    if let Ok(text) = std::fs::read_to_string(&profile_path) {
-        // A damaged profile only costs speed: ignore it.
-        profile.extend(parse_profile(&text).unwrap_or_default());
-    }
-    let opts = translate_opts(o, profile);
-    let key = cache::key(elf, vmx_translator::VERSION, &opts.canonical(), &cpu);
-    if let Some(bytes) = cache.lookup(&key) {
-        tracing::debug!(key, "cache hit");
-        return Ok((bytes, profile_path));
-    }
-    let _lock = cache.lock(&key).context("cache lock")?;
-    if let Some(bytes) = cache.lookup(&key) {
-        return Ok((bytes, profile_path));
-    }
-    tracing::debug!(
-        key,
-        profile_pcs = opts.profile.len(),
-        "cache miss: translating"
-    );
-    let (aot, _) = translate(elf, &opts)?;
-    let bytes = aot.to_bytes();
-    cache.store(&key, &bytes).context("cache store")?;
-    Ok((bytes, profile_path))
 }

@@ -119,7 +119,7 @@ fn random_state(rng: &mut Rng, i: &Insn) -> RvState {
         // Point the base register into the data page, aligned for atomics.
         let off = (rng.next() % 0x800) & !7;
         st.x[i.rs1 as usize] = (DATA + 0x1000 + off).wrapping_sub(i.imm as u64);
-        if i.op.ext() == vmx_lifter::rv::insn::Ext::A && rng.next() % 2 == 0 {
+        if i.op.ext() == vmx_lifter::rv::insn::Ext::A && rng.next().is_multiple_of(2) {
             // Exercise successful SC: hold the reservation on that address.
             st.res_addr = DATA + 0x1000 + off;
         }
@@ -306,7 +306,7 @@ fn interpreter_and_compiled_code_agree_on_control_flow() {
         let f = guest_fn(&code, pc);
         for _ in 0..STATES {
             let mut init = random_state(&mut rng, insn);
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 // Make equality-style branches go both ways.
                 init.x[insn.rs2 as usize] = init.x[insn.rs1 as usize];
             }

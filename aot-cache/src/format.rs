@@ -239,6 +239,16 @@ pub fn read_header(bytes: &[u8]) -> Result<AotHeader, AotError> {
     split(bytes).map(|(header, _)| header)
 }
 
+/// Checks everything [`read_header`] checks plus the payload hash, without decoding the
+/// payload: what the cache does before it hands an entry out.
+pub fn verify(bytes: &[u8]) -> Result<AotHeader, AotError> {
+    let (header, payload) = split(bytes)?;
+    if *blake3::hash(payload).as_bytes() != header.payload_hash {
+        return Err(AotError::Corrupt("payload hash mismatch".to_string()));
+    }
+    Ok(header)
+}
+
 impl AotFile {
     /// Encodes the file. `header.payload_len` and `header.payload_hash` are computed here;
     /// the values in `self.header` are ignored. The output depends only on `self`.

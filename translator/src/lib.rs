@@ -25,6 +25,13 @@ use vmx_lifter::llvm::{declare_guest_fn, lift_function, symbol_name, LiftError};
 /// The translator's version, recorded in every `.aot` and part of every cache key.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+llvm19");
 
+/// The exact version of the LLVM linked in (e.g. `"19.1.7"`): part of every cache key, so
+/// builds against different LLVM releases never share translations.
+pub fn llvm_version() -> String {
+    let (major, minor, patch) = inkwell::support::get_llvm_version();
+    format!("{major}.{minor}.{patch}")
+}
+
 /// Target size of one compilation unit, in guest instructions.
 const CHUNK_INSNS: usize = 6000;
 
@@ -97,7 +104,8 @@ fn init_llvm() {
 
 /// The CPU name and feature string for `cpu` (`"native"` → this host).
 pub fn host_cpu(cpu: &str) -> (String, String) {
-    init_llvm();
+    // No target initialisation needed: these are llvm::sys queries (cpuid), and `vmx run`
+    // computes cache keys with them on every start.
     if cpu == "native" {
         (
             TargetMachine::get_host_cpu_name().to_string(),

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the cpu_bound sample natively, under `vmx exec` and under
 //! qemu-riscv64, interleaved in one run; medians and the ratios vmx/native and vmx/qemu,
-//! plus the interpreter's speed. Results also go to `<target>/bench/latest.json`.
+//! plus the interpreter's speed, and the start-up overhead of `vmx run` on a cached guest
+//! over `vmx exec` on the same `.aot`. Results also go to `<target>/bench/latest.json`.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -32,6 +33,13 @@ pub struct BenchArgs {
     /// Do not run `cargo build --release` first (use the vmx binary as it is).
     #[arg(long)]
     no_build: bool,
+    /// Runs of each of `vmx run` (cache hit) and `vmx exec` on the hello sample, for the
+    /// cache's start-up overhead (0 skips it).
+    #[arg(long, default_value_t = 21)]
+    startup_runs: usize,
+    /// Only measure the start-up overhead.
+    #[arg(long)]
+    startup_only: bool,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(600);
@@ -80,7 +88,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    if !util::have(QEMU_RISCV) {
+    if !util::have(QEMU_RISCV) && !args.startup_only {
         bail!("{QEMU_RISCV} is missing: run `cargo xtask setup` first");
     }
     if !args.no_build {
@@ -93,6 +101,14 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "{} does not exist: run `cargo build --release`",
             vmx.display()
         );
+    }
+    if args.startup_only {
+        let startup = bench_startup(args, &vmx)?;
+        let path = util::target_dir()?.join("bench").join("startup.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&startup)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("\nwrote {}", rel(&path));
+        return Ok(());
     }
     let guest = samples::build_dir(Arch::Riscv64).join("cpu_bound");
     let native = samples::build_dir(Arch::X86_64).join("cpu_bound");
@@ -203,6 +219,12 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         None
     };
 
+    let startup = if args.startup_runs > 0 {
+        Some(bench_startup(args, &vmx)?)
+    } else {
+        None
+    };
+
     let report = json!({
         "workload": "samples/cpu_bound",
         "iterations": args.iters,
@@ -220,6 +242,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "qemu_over_native": qemu_s / native_s,
         },
         "interp": interp,
+        "startup": startup,
         "git_commit": git_commit(),
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
@@ -309,6 +332,115 @@ fn bench_interp(
         "interp_insns": stats,
         "guest_insns_per_s": insns_per_s,
     }))
+}
+
+/// `vmx run` on a guest whose translation is cached against `vmx exec` on the same
+/// `.aot`: what the cache adds to start-up (key hashing, lookup, verification, stats).
+/// Both write their miss profile to /dev/null, so the cache key stays the same.
+fn bench_startup(args: &BenchArgs, vmx: &Path) -> Result<serde_json::Value> {
+    let runs = args.startup_runs.max(1);
+    let guest = samples::build_dir(Arch::Riscv64).join("hello");
+    let cache = util::target_dir()?.join("bench").join("startup-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    std::fs::create_dir_all(&cache)?;
+    let cmd_run = || {
+        let mut c = Command::new(vmx);
+        c.env("VMX_CACHE_DIR", &cache)
+            .env_remove("VMX_CACHE_REMOTE")
+            .args(["run", "--profile-out", "/dev/null"])
+            .arg(&guest);
+        c
+    };
+    println!();
+    println!("start-up: `vmx run` (cache hit) vs `vmx exec` on samples/hello, {runs} runs each, interleaved");
+    let first = timed("vmx run (translating into the cache)", &mut cmd_run())?;
+    println!(
+        "translated into the cache in {}",
+        fmt_duration(first.elapsed)
+    );
+    // The entry the run uses is the only one in the cache.
+    let aot = walk_files(&cache)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "aot"))
+        .context("vmx run left no .aot in its cache")?;
+    let mut run_times = Vec::new();
+    let mut exec_times = Vec::new();
+    // CPU time (user + system) of the children too: on a shared machine wall time is
+    // noisy, CPU time much less so.
+    let (mut run_cpu, mut exec_cpu) = (0u64, 0u64);
+    for _ in 0..runs {
+        let before = children_cpu_ticks();
+        let r = timed("vmx run", &mut cmd_run())?;
+        let mid = children_cpu_ticks();
+        let e = timed(
+            "vmx exec",
+            Command::new(vmx)
+                .args(["exec", "--profile-out", "/dev/null"])
+                .arg(&aot),
+        )?;
+        let after = children_cpu_ticks();
+        if r.stdout != e.stdout {
+            bail!("vmx run and vmx exec printed different things");
+        }
+        run_times.push(r.elapsed);
+        exec_times.push(e.elapsed);
+        run_cpu += mid.saturating_sub(before);
+        exec_cpu += after.saturating_sub(mid);
+    }
+    let (run_s, exec_s) = (median(&run_times), median(&exec_times));
+    // Clock ticks are 10 ms (USER_HZ = 100); averaged over the runs.
+    let per_run_ms = |ticks: u64| ticks as f64 * 10.0 / runs as f64;
+    let (run_cpu_ms, exec_cpu_ms) = (per_run_ms(run_cpu), per_run_ms(exec_cpu));
+    println!(
+        "wall: vmx run median {:.1} ms, vmx exec median {:.1} ms: the cache adds {:.1} ms",
+        run_s * 1e3,
+        exec_s * 1e3,
+        (run_s - exec_s) * 1e3
+    );
+    println!(
+        "CPU:  vmx run mean {run_cpu_ms:.1} ms, vmx exec mean {exec_cpu_ms:.1} ms: the cache adds {:.1} ms",
+        run_cpu_ms - exec_cpu_ms
+    );
+    Ok(json!({
+        "guest": "samples/hello",
+        "runs": runs,
+        "run_median_s": run_s,
+        "exec_median_s": exec_s,
+        "overhead_ms": (run_s - exec_s) * 1e3,
+        "run_cpu_mean_ms": run_cpu_ms,
+        "exec_cpu_mean_ms": exec_cpu_ms,
+        "overhead_cpu_ms": run_cpu_ms - exec_cpu_ms,
+    }))
+}
+
+/// User + system time of this process's waited-for children, in clock ticks
+/// (`cutime` + `cstime` of /proc/self/stat); 0 where that cannot be read.
+fn children_cpu_ticks() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // Fields after the command name (which may contain spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    field(16).unwrap_or(0) + field(17).unwrap_or(0)
+}
+
+/// Files under `dir`, recursively.
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 fn git_commit() -> Option<String> {

@@ -51,7 +51,8 @@ enum Task {
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
     },
-    /// Time the cpu_bound sample natively, under `vmx exec` and under qemu-riscv64.
+    /// Time the cpu_bound sample natively, under `vmx exec` and under qemu-riscv64, and
+    /// `vmx run`'s start-up overhead over `vmx exec`.
     Bench(bench::BenchArgs),
     /// Long differential fuzzing: exhaustive decoder sweep, then random instruction
     /// sequences under vmx (both engines) and qemu-riscv64 with fresh seeds.
@@ -90,6 +91,8 @@ const PACKAGES: &[&str] = &[
     "qemu-user",
     "gcc",
     "libc6-dev",
+    // The remote cache tier's tests start a real Redis on 127.0.0.1 (tests/cache.rs).
+    "redis-server",
 ];
 
 fn is_root() -> bool {
