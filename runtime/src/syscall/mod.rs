@@ -553,7 +553,9 @@ impl Kernel {
             }
             SET_ROBUST_LIST => proc::set_robust_list(self, a),
             GET_ROBUST_LIST => proc::get_robust_list(self, a),
-            RSEQ => return self.enosys(nr),
+            // As on a kernel built without CONFIG_RSEQ: glibc (2.35+, e.g. arm64's
+            // start-up) registers rseq and quietly carries on without it.
+            RSEQ => return Err(Errno::ENOSYS),
             UNAME => proc::uname(self, a),
             SYSINFO => proc::sysinfo(self, a),
             GETRUSAGE => proc::getrusage(self, a),
