@@ -113,6 +113,22 @@ pub(super) fn minmax<S: A64Sem>(s: &mut S, w: FW, a: S::I, b: S::I, max: bool, n
 }
 
 pub(super) fn exec<S: A64Sem>(s: &mut S, op: Op, r: u32) {
+    if op == Op::FpInt && bits(r, 22, 2) == 2 && bit(r, 31) && bits(r, 19, 2) == 1 {
+        // FMOV Xd, Vn.D[1] / FMOV Vd.D[1], Xn.
+        match bits(r, 16, 3) {
+            6 => {
+                let v = s.vreg(rn(r));
+                set_xr(s, rd(r), v[1], true);
+            }
+            7 => {
+                let x = xr(s, rn(r), true);
+                let v = s.vreg(rd(r));
+                s.set_vreg(rd(r), [v[0], x]);
+            }
+            _ => s.trap(Trap::Illegal),
+        }
+        return;
+    }
     let Some(w) = width(r) else {
         return s.trap(Trap::Illegal);
     };
