@@ -94,9 +94,7 @@ sample_tests!(
     cpu_bound,
     exit_status,
     file_io,
-    #[ignore = "A64 arithmetic does not honour FPCR.RMode yet (fesetround lines differ)"]
     float_printf,
-    #[ignore = "A64 arithmetic does not honour FPCR.RMode yet"]
     fp_rounding,
     hello,
     malloc_heavy,

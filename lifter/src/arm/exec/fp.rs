@@ -2,7 +2,40 @@
 
 use super::*;
 use crate::arm::sem::SysReg;
+use crate::rv::exec::fp::directed;
 use crate::sem::{FBin, FCmp, Round, FW};
+
+/// FPCR.RMode as the dynamic mode of the shared directed-rounding code (RISC-V `frm`
+/// encoding): RN 0 -> 0, RP 1 -> 3 (up), RM 2 -> 2 (down), RZ 3 -> 1 (toward zero).
+fn frm<S: A64Sem>(s: &mut S) -> S::I {
+    let fpcr = s.sysreg(SysReg::Fpcr);
+    let k = s.imm(22);
+    let m = s.lshr(fpcr, k);
+    let m = s.zext(m, 2);
+    let four = s.imm(4);
+    let sh = s.mul(m, four);
+    let table = s.imm(0x1230);
+    let v = s.lshr(table, sh);
+    s.zext(v, 4)
+}
+
+/// Arithmetic in the FPCR rounding mode.
+pub(super) fn fbin_r<S: A64Sem>(s: &mut S, op: FBin, w: FW, a: S::I, b: S::I) -> S::I {
+    let m = frm(s);
+    directed::bin(s, m, op, w, a, b)
+}
+pub(super) fn ffma_r<S: A64Sem>(s: &mut S, w: FW, a: S::I, b: S::I, c: S::I) -> S::I {
+    let m = frm(s);
+    directed::fma(s, m, w, a, b, c)
+}
+pub(super) fn fsqrt_r<S: A64Sem>(s: &mut S, w: FW, a: S::I) -> S::I {
+    let m = frm(s);
+    directed::sqrt(s, m, w, a)
+}
+pub(super) fn from_int_r<S: A64Sem>(s: &mut S, w: FW, a: S::I, bits: u32, signed: bool) -> S::I {
+    let m = frm(s);
+    directed::from_int(s, m, w, a, bits, signed)
+}
 
 /// The precision in `ftype` (bits 23:22); half precision is not implemented.
 fn width(r: u32) -> Option<FW> {
@@ -142,9 +175,12 @@ pub(super) fn exec<S: A64Sem>(s: &mut S, op: Op, r: u32) {
                     s.and(a, m)
                 }
                 2 => neg(s, w, a),
-                3 => s.fsqrt(w, a),
-                4 => s.fcvt_float(w, FW::S, a),
-                5 => s.fcvt_float(w, FW::D, a),
+                3 => fsqrt_r(s, w, a),
+                4 if w == FW::D => {
+                    let m = frm(s);
+                    directed::narrow_d(s, m, a)
+                }
+                5 if w == FW::S => s.fcvt_float(w, FW::D, a),
                 8 => s.fround(w, a, Round::Rne),
                 9 => s.fround(w, a, Round::Rup),
                 10 => s.fround(w, a, Round::Rdn),
@@ -188,17 +224,18 @@ pub(super) fn exec<S: A64Sem>(s: &mut S, op: Op, r: u32) {
             let a = fget(s, rn(r), w);
             let b = fget(s, rm(r), w);
             let v = match bits(r, 12, 4) {
-                0 => s.fbin(FBin::Mul, w, a, b),
-                1 => s.fbin(FBin::Div, w, a, b),
-                2 => s.fbin(FBin::Add, w, a, b),
-                3 => s.fbin(FBin::Sub, w, a, b),
+                0 => fbin_r(s, FBin::Mul, w, a, b),
+                1 => fbin_r(s, FBin::Div, w, a, b),
+                2 => fbin_r(s, FBin::Add, w, a, b),
+                3 => fbin_r(s, FBin::Sub, w, a, b),
                 4 => minmax(s, w, a, b, true, false),
                 5 => minmax(s, w, a, b, false, false),
                 6 => minmax(s, w, a, b, true, true),
                 7 => minmax(s, w, a, b, false, true),
                 8 => {
-                    let p = s.fbin(FBin::Mul, w, a, b);
-                    neg(s, w, p)
+                    // -(a*b) rounded: the product of -a and b.
+                    let na = neg(s, w, a);
+                    fbin_r(s, FBin::Mul, w, na, b)
                 }
                 _ => return s.trap(Trap::Illegal),
             };
@@ -218,7 +255,7 @@ pub(super) fn exec<S: A64Sem>(s: &mut S, op: Op, r: u32) {
             let (o1, o0) = (bit(r, 21), bit(r, 15));
             let a = if o0 != o1 { neg(s, w, a) } else { a };
             let c = if o1 { neg(s, w, c) } else { c };
-            let v = s.ffma(w, a, b, c);
+            let v = ffma_r(s, w, a, b, c);
             fset(s, rd(r), v);
         }
         Op::FpInt => fp_int(s, r, w),
@@ -235,7 +272,7 @@ fn fp_int<S: A64Sem>(s: &mut S, r: u32, w: FW) {
     match (rmode, opcode) {
         (0, 2) | (0, 3) => {
             let a = xr(s, rn(r), sf);
-            let v = s.fcvt_from_int(w, a, ibits, opcode == 2);
+            let v = from_int_r(s, w, a, ibits, opcode == 2);
             fset(s, rd(r), v);
         }
         (_, 0) | (_, 1) | (0, 4) | (0, 5) => {
@@ -300,7 +337,7 @@ fn fp_fixed<S: A64Sem>(s: &mut S, r: u32, w: FW) {
     match (bits(r, 19, 2), bits(r, 16, 3)) {
         (0, 2) | (0, 3) => {
             let a = xr(s, rn(r), sf);
-            let v = s.fcvt_from_int(w, a, ibits, bits(r, 16, 3) == 2);
+            let v = from_int_r(s, w, a, ibits, bits(r, 16, 3) == 2);
             let k = s.imm(pow2(w, -fbits));
             let v = s.fbin(FBin::Mul, w, v, k);
             fset(s, rd(r), v);

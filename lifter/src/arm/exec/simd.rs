@@ -1,6 +1,7 @@
 //! Advanced SIMD (NEON): the integer operations compilers and glibc's string routines
 //! use, lane moves, immediates, permutes, table lookups and their scalar forms.
 
+use super::fp::{fbin_r, ffma_r, from_int_r, fsqrt_r};
 use super::mem::vget;
 use super::*;
 use crate::arm::sem::{VBin, VShift, VUn};
@@ -558,7 +559,7 @@ fn scalar_pair<S: A64Sem>(s: &mut S, r: u32) -> bool {
         let a = vget(s, rn(r));
         let x = lane(s, a, w.bits(), 0);
         let y = lane(s, a, w.bits(), 1);
-        let v = s.fbin(FBin::Add, w, x, y);
+        let v = fbin_r(s, FBin::Add, w, x, y);
         let z = s.imm(0);
         s.set_vreg(rd(r), [v, z]);
         return true;
@@ -614,19 +615,19 @@ fn fp_three_same<S: A64Sem>(s: &mut S, r: u32) -> bool {
         // FADDP: pairs of the concatenation Vm:Vn.
         let cat: Vec<S::I> = la.iter().chain(&lb).copied().collect();
         for i in 0..la.len() {
-            out.push(s.fbin(FBin::Add, w, cat[2 * i], cat[2 * i + 1]));
+            out.push(fbin_r(s, FBin::Add, w, cat[2 * i], cat[2 * i + 1]));
         }
     } else {
         for i in 0..la.len() {
             let (x, y) = (la[i], lb[i]);
             let v = match (u, a_bit, opcode) {
-                (false, false, 0b11010) => s.fbin(FBin::Add, w, x, y),
-                (false, true, 0b11010) => s.fbin(FBin::Sub, w, x, y),
-                (true, false, 0b11011) => s.fbin(FBin::Mul, w, x, y),
-                (true, false, 0b11111) => s.fbin(FBin::Div, w, x, y),
+                (false, false, 0b11010) => fbin_r(s, FBin::Add, w, x, y),
+                (false, true, 0b11010) => fbin_r(s, FBin::Sub, w, x, y),
+                (true, false, 0b11011) => fbin_r(s, FBin::Mul, w, x, y),
+                (true, false, 0b11111) => fbin_r(s, FBin::Div, w, x, y),
                 (false, _, 0b11001) => {
                     let x = if a_bit { super::fp::neg(s, w, x) } else { x };
-                    s.ffma(w, x, y, ld[i])
+                    ffma_r(s, w, x, y, ld[i])
                 }
                 (false, false, 0b11110) => super::fp::minmax(s, w, x, y, true, false),
                 (false, true, 0b11110) => super::fp::minmax(s, w, x, y, false, false),
@@ -645,7 +646,7 @@ fn fp_three_same<S: A64Sem>(s: &mut S, r: u32) -> bool {
                     cmpmask(s, c)
                 }
                 (true, true, 0b11010) => {
-                    let t = s.fbin(FBin::Sub, w, x, y);
+                    let t = fbin_r(s, FBin::Sub, w, x, y);
                     let m = s.imm(w.sign_bit() - 1);
                     s.and(t, m)
                 }
@@ -676,14 +677,14 @@ fn fp_two_misc<S: A64Sem>(s: &mut S, r: u32, scalar: bool) -> bool {
     let mut out = Vec::with_capacity(la.len());
     for &x in &la {
         let v = match (u, a_bit, opcode) {
-            (_, false, 0b11101) => s.fcvt_from_int(w, x, w.bits(), !u),
+            (_, false, 0b11101) => from_int_r(s, w, x, w.bits(), !u),
             (_, true, 0b11011) => super::fp::to_int_rtz(s, w, x, w.bits(), !u),
             (false, true, 0b01111) => {
                 let m = s.imm(w.sign_bit() - 1);
                 s.and(x, m)
             }
             (true, true, 0b01111) => super::fp::neg(s, w, x),
-            (true, true, 0b11111) => s.fsqrt(w, x),
+            (true, true, 0b11111) => fsqrt_r(s, w, x),
             _ => return false,
         };
         out.push(v);
@@ -718,14 +719,14 @@ fn by_element<S: A64Sem>(s: &mut S, r: u32) -> bool {
         let mut out = Vec::with_capacity(la.len());
         for i in 0..la.len() {
             out.push(match opcode {
-                0b1001 => s.fbin(FBin::Mul, w, la[i], e),
+                0b1001 => fbin_r(s, FBin::Mul, w, la[i], e),
                 _ => {
                     let x = if opcode == 0b0101 {
                         super::fp::neg(s, w, la[i])
                     } else {
                         la[i]
                     };
-                    s.ffma(w, x, e, ld[i])
+                    ffma_r(s, w, x, e, ld[i])
                 }
             });
         }
