@@ -328,7 +328,7 @@ fn bzip2_source_dir() -> Result<PathBuf> {
 
 /// `cargo xtask build-bzip2`
 pub fn build_bzip2() -> Result<()> {
-    check_tools(&[RISCV_CC, NATIVE_CC])?;
+    check_tools(&[RISCV_CC, NATIVE_CC, AARCH64_CC])?;
     let src = bzip2_source_dir()?;
     let files: Vec<PathBuf> = [
         "blocksort.c",
@@ -344,7 +344,7 @@ pub fn build_bzip2() -> Result<()> {
     .map(|f| src.join(f))
     .collect();
     let mut jobs = Vec::new();
-    for arch in [Arch::Riscv64, Arch::X86_64] {
+    for arch in [Arch::Riscv64, Arch::X86_64, Arch::Aarch64] {
         let output = build_dir(arch).join("bzip2");
         let mut cmd = arch.compiler();
         // Upstream's own flags (its Makefile), minus -Wall: this is not our code to fix.

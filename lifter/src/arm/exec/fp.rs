@@ -19,18 +19,41 @@ fn frm<S: A64Sem>(s: &mut S) -> S::I {
     s.zext(v, 4)
 }
 
+/// The default NaN (FPCR.DN semantics for invalid operations): positive, quiet.
+fn default_nan(w: FW) -> u64 {
+    w.canonical_nan()
+}
+
+/// A NaN result of an operation whose inputs are all numbers is an invalid operation:
+/// A64 gives the default NaN (the host's would be negative). NaN inputs propagate as
+/// the host propagates them (the first quiet NaN operand).
+fn arm_nan<S: A64Sem>(s: &mut S, w: FW, r: S::I, inputs: &[S::I]) -> S::I {
+    let r_nan = s.fcmp(FCmp::Uno, w, r, r);
+    let mut any = s.fcmp(FCmp::Uno, w, inputs[0], inputs[0]);
+    for &x in &inputs[1..] {
+        let n = s.fcmp(FCmp::Uno, w, x, x);
+        any = s.bool_or(any, n);
+    }
+    let dn = s.imm(default_nan(w));
+    let nan = s.select(any, r, dn);
+    s.select(r_nan, nan, r)
+}
+
 /// Arithmetic in the FPCR rounding mode.
 pub(super) fn fbin_r<S: A64Sem>(s: &mut S, op: FBin, w: FW, a: S::I, b: S::I) -> S::I {
     let m = frm(s);
-    directed::bin(s, m, op, w, a, b)
+    let r = directed::bin(s, m, op, w, a, b);
+    arm_nan(s, w, r, &[a, b])
 }
 pub(super) fn ffma_r<S: A64Sem>(s: &mut S, w: FW, a: S::I, b: S::I, c: S::I) -> S::I {
     let m = frm(s);
-    directed::fma(s, m, w, a, b, c)
+    let r = directed::fma(s, m, w, a, b, c);
+    arm_nan(s, w, r, &[a, b, c])
 }
 pub(super) fn fsqrt_r<S: A64Sem>(s: &mut S, w: FW, a: S::I) -> S::I {
     let m = frm(s);
-    directed::sqrt(s, m, w, a)
+    let r = directed::sqrt(s, m, w, a);
+    arm_nan(s, w, r, &[a])
 }
 pub(super) fn from_int_r<S: A64Sem>(s: &mut S, w: FW, a: S::I, bits: u32, signed: bool) -> S::I {
     let m = frm(s);
