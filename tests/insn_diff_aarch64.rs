@@ -157,6 +157,24 @@ const CASES: &[&str] = &[
     "ldaxr w0, [x14]",
     "ldxr x1, [x15]; add x1, x1, #1; stxr w2, x1, [x15]; ldr x0, [x15]",
     "stlr x1, [x15]; ldar x0, [x15]",
+    "sub x3, x15, #45; ldaxrb w1, [x3]; add w1, w1, #200; stlxrb w2, w1, [x3]; ldr x0, [x15, #-48]; mov x3, #0",
+    "ldxrh w1, [x15]; stxrh w2, w1, [x15]; mov x0, x1",
+    "casb w1, w2, [x15]; ldr x0, [x15]",
+    "casal x1, x2, [x15]; ldr x0, [x15]",
+    "ldr x1, [x15]; cas x1, x2, [x15]; ldr x0, [x15]",
+    "ldaddh w1, w0, [x15]; ldr x3, [x15]",
+    "swpb w1, w0, [x15]; ldr x3, [x15]",
+    "ldsmaxb w1, w0, [x15]; ldr x3, [x15]",
+    "ldsminh w1, w0, [x15]; ldr x3, [x15]",
+    "ldclral x1, x0, [x15]; ldr x3, [x15]",
+    "ldeor w1, w0, [x15]; ldr x3, [x15]",
+    "ldumin w1, w0, [x15]; ldr x3, [x15]",
+    "stset x1, [x15]; ldr x0, [x15]",
+    "ld2 {v0.16b, v1.16b}, [x14]",
+    "ld3 {v0.4h, v1.4h, v2.4h}, [x14]",
+    "ld4 {v0.4s, v1.4s, v2.4s, v3.4s}, [x14]",
+    "st2 {v1.8h, v2.8h}, [x15]; ldp q0, q3, [x15]",
+    "mov x3, x14; ld2 {v0.2d, v1.2d}, [x3], #32; sub x0, x3, x14; mov x3, #0",
     // system registers
     "mrs x0, nzcv",
     "msr nzcv, x1; mrs x0, nzcv",
@@ -371,7 +389,7 @@ fn states() -> Vec<State> {
 /// The assembly program: for every case and state, load the state, run the case,
 /// write X0-X15, NZCV and V0-V7 (272 bytes) to stdout.
 fn program(states: &[State]) -> String {
-    let mut s = String::from(".text\n.global _start\n_start:\n");
+    let mut s = String::from(".arch armv8.1-a\n.text\n.global _start\n_start:\n");
     for (c, case) in CASES.iter().enumerate() {
         for j in 0..states.len() {
             let _ = writeln!(s, "// case {c}: {case}, state {j}");

@@ -120,8 +120,25 @@ impl Interp<'_> {
         self.base.wrapping_add((addr & GUEST_ADDR_MASK) as usize)
     }
 
-    /// Atomic read-modify-write of 4 or 8 bytes; `f` maps old to new (`None`: keep).
+    /// Atomic read-modify-write of 1, 2, 4 or 8 bytes; `f` maps old to new (`None`:
+    /// keep). Bytes and halfwords go through a compare-and-swap of their aligned word.
     fn atomic(&mut self, addr: u64, size: u32, f: impl Fn(u64) -> Option<u64>) -> u64 {
+        if size < 4 {
+            let (word, shift, mask) = subword(addr, size);
+            let p = self.host(word);
+            // SAFETY: inside the guest region (masked, aligned down to 4 bytes).
+            let at = unsafe { &*(p as *const AtomicU32) };
+            let mut cur = at.load(Ordering::SeqCst);
+            loop {
+                let old = ((cur >> shift) & mask) as u64;
+                let Some(new) = f(old) else { return old };
+                let next = (cur & !(mask << shift)) | ((new as u32 & mask) << shift);
+                match at.compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst) {
+                    Ok(_) => return old,
+                    Err(c) => cur = c,
+                }
+            }
+        }
         let p = self.host(addr);
         if size == 4 {
             // SAFETY: inside the guest region (masked); host atomics on guest memory keep
@@ -408,6 +425,9 @@ impl A64Sem for Interp<'_> {
         self.st.excl_addr = NO_EXCLUSIVE;
     }
     fn cas(&mut self, addr: u64, expected: u64, new: u64, size: u32) -> u64 {
+        if size < 4 {
+            return self.atomic(addr, size, |old| (old == expected).then_some(new));
+        }
         let p = self.host(addr);
         if size == 4 {
             // SAFETY: inside the guest region (masked); see `atomic`.
@@ -446,6 +466,15 @@ impl A64Sem for Interp<'_> {
     ) -> Vec128<u64> {
         concrete::vtbl(table, idx, fallback, q)
     }
+}
+
+/// The aligned 4-byte word holding a byte or halfword at `addr`, the bit shift of the
+/// value within it, and the value's mask.
+fn subword(addr: u64, size: u32) -> (u64, u32, u32) {
+    let word = addr & !3;
+    let shift = ((addr & 3) * 8) as u32;
+    let mask = if size == 1 { 0xff } else { 0xffff };
+    (word, shift, mask)
 }
 
 // ---- the run loop ----

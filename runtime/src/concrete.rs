@@ -49,6 +49,19 @@ pub fn cmp(op: Cmp, a: u64, b: u64) -> bool {
 
 /// The new value of an atomic read-modify-write of `size` bytes.
 pub fn amo(op: Amo, size: u32, old: u64, v: u64) -> u64 {
+    if size < 4 {
+        // Sub-word (A64 LSE on bytes and halfwords): signed orders on the sign-extended
+        // values; the result is truncated to the size by the caller.
+        let bits = size * 8;
+        let (so, sv) = (sext(old, bits) as i64, sext(v, bits) as i64);
+        return match op {
+            Amo::Min => so.min(sv) as u64,
+            Amo::Max => so.max(sv) as u64,
+            Amo::Minu => old.min(v),
+            Amo::Maxu => old.max(v),
+            _ => amo(op, 8, old, v),
+        } & zext(u64::MAX, bits);
+    }
     match (op, size) {
         (Amo::Swap, _) => v,
         (Amo::Add, _) => old.wrapping_add(v),

@@ -254,12 +254,13 @@ fn exclusive<S: A64Sem>(s: &mut S, r: u32) -> bool {
     let rt = rd(r);
     let aqrl = if o0 { 3 } else { 0 };
     match (o2, load) {
-        (false, true) if bytes >= 4 => {
+        (false, true) => {
             let v = s.load_reserved(addr, bytes, aqrl);
             set_xr(s, rt, v, true);
         }
-        (false, false) if bytes >= 4 => {
+        (false, false) => {
             let v = xr(s, rt, true);
+            let v = s.zext(v, bytes * 8);
             let status = s.store_conditional(addr, v, bytes, aqrl);
             set_xr(s, rm(r), status, false);
         }
@@ -273,7 +274,6 @@ fn exclusive<S: A64Sem>(s: &mut S, r: u32) -> bool {
             s.fence();
             s.store(addr, v, bytes);
         }
-        _ => return false,
     }
     true
 }
@@ -281,12 +281,11 @@ fn exclusive<S: A64Sem>(s: &mut S, r: u32) -> bool {
 /// CAS, CASA, CASL, CASAL.
 fn cas<S: A64Sem>(s: &mut S, r: u32) -> bool {
     let bytes = 1u32 << bits(r, 30, 2);
-    if bytes < 4 {
-        return false;
-    }
     let addr = xr_sp(s, rn(r), true);
-    let expected = xr(s, rm(r), bytes == 8);
-    let new = xr(s, rd(r), bytes == 8);
+    let expected = xr(s, rm(r), true);
+    let expected = s.zext(expected, bytes * 8);
+    let new = xr(s, rd(r), true);
+    let new = s.zext(new, bytes * 8);
     let old = s.cas(addr, expected, new, bytes);
     set_xr(s, rm(r), old, true);
     true
@@ -295,12 +294,13 @@ fn cas<S: A64Sem>(s: &mut S, r: u32) -> bool {
 /// LSE: LDADD, LDCLR, LDEOR, LDSET, LD{S,U}{MAX,MIN}, SWP (all ordering variants).
 fn atomic<S: A64Sem>(s: &mut S, r: u32) -> bool {
     let bytes = 1u32 << bits(r, 30, 2);
-    if bit(r, 26) || bytes < 4 {
+    if bit(r, 26) {
         return false;
     }
     let (o3, opc) = (bit(r, 15), bits(r, 12, 3));
     let addr = xr_sp(s, rn(r), true);
-    let mut v = xr(s, rm(r), bytes == 8);
+    let v = xr(s, rm(r), true);
+    let mut v = s.zext(v, bytes * 8);
     let op = match (o3, opc) {
         (false, 0) => Amo::Add,
         (false, 1) => {
@@ -332,6 +332,9 @@ fn multi<S: A64Sem>(s: &mut S, r: u32) -> bool {
         0b1010 => 2,
         0b0110 => 3,
         0b0010 => 4,
+        0b1000 => return interleaved(s, r, 2),
+        0b0100 => return interleaved(s, r, 3),
+        0b0000 => return interleaved(s, r, 4),
         _ => return false,
     };
     let bytes = if q { 16 } else { 8 };
@@ -403,5 +406,42 @@ fn single<S: A64Sem>(s: &mut S, r: u32) -> bool {
         s.store(base, v, esize / 8);
     }
     post_index(s, r, base, esize as u64 / 8);
+    true
+}
+
+/// LD2/LD3/LD4 and ST2/ST3/ST4 (multiple structures): element `i` of register `k` is
+/// structure `i`'s member `k`.
+fn interleaved<S: A64Sem>(s: &mut S, r: u32, selem: u8) -> bool {
+    let q = bit(r, 30);
+    let load = bit(r, 22);
+    let es = 8u32 << bits(r, 10, 2);
+    if es == 64 && !q {
+        return false;
+    }
+    let elems = if q { 128 } else { 64 } / es;
+    let base = xr_sp(s, rn(r), true);
+    let z = s.imm(0);
+    let mut regs: Vec<[S::I; 2]> = (0..selem)
+        .map(|k| if load { [z, z] } else { vget(s, rd(r) + k) })
+        .collect();
+    for i in 0..elems {
+        for (k, reg) in regs.iter_mut().enumerate() {
+            let off = s.imm(((i * selem as u32 + k as u32) * es / 8) as u64);
+            let addr = s.add(base, off);
+            if load {
+                let v = s.load(addr, es / 8);
+                *reg = super::simd::insert_lane(s, *reg, es, i, v);
+            } else {
+                let v = super::simd::lane(s, *reg, es, i);
+                s.store(addr, v, es / 8);
+            }
+        }
+    }
+    if load {
+        for (k, reg) in regs.into_iter().enumerate() {
+            s.set_vreg((rd(r) + k as u8) & 31, reg);
+        }
+    }
+    post_index(s, r, base, (elems * selem as u32 * es / 8) as u64);
     true
 }
