@@ -38,6 +38,29 @@ pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD;
 /// arm64's `renameat` (asm-generic `__ARCH_WANT_RENAMEAT`).
 const RENAMEAT: u64 = 38;
 
+/// arm64's `open` flags that differ from the asm-generic ones (riscv64's and the x86-64
+/// host's): (arm64 bit, generic bit) for O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE.
+const OPEN_FLAGS_TO_HOST: [(u64, u64); 4] = [
+    (0o40000, 0o200000),
+    (0o100000, 0o400000),
+    (0o200000, 0o40000),
+    (0o400000, 0o100000),
+];
+const OPEN_FLAGS_TO_GUEST: [(u64, u64); 4] = [
+    (0o200000, 0o40000),
+    (0o400000, 0o100000),
+    (0o40000, 0o200000),
+    (0o100000, 0o400000),
+];
+
+/// Re-map the four differing `open` flag bits (`map`: from bit, to bit).
+fn open_flags(flags: u64, map: &[(u64, u64); 4]) -> u64 {
+    let moved: u64 = map.iter().map(|(from, _)| from).sum();
+    map.iter()
+        .filter(|(from, _)| flags & from != 0)
+        .fold(flags & !moved, |f, (_, to)| f | to)
+}
+
 /// Longest block decoded at once.
 const MAX_BLOCK: usize = 64;
 
@@ -544,7 +567,15 @@ impl Runner {
             // arm64 keeps the generic table's `renameat`, which riscv64 lacks.
             (n, args[4]) = (nr::RENAMEAT2, 0);
         }
-        let (ret, out, child_sp) = self.kernel.handle_args(n, args, st.sp);
+        let getfl = n == nr::FCNTL && args[1] == libc::F_GETFL as u64;
+        if n == nr::OPENAT || (n == nr::FCNTL && args[1] == libc::F_SETFL as u64) {
+            // openat(dirfd, path, flags, mode) and fcntl(fd, F_SETFL, flags).
+            args[2] = open_flags(args[2], &OPEN_FLAGS_TO_HOST);
+        }
+        let (mut ret, out, child_sp) = self.kernel.handle_args(n, args, st.sp);
+        if getfl && (ret as i64) >= 0 {
+            ret = open_flags(ret, &OPEN_FLAGS_TO_GUEST);
+        }
         match out {
             SysOutcome::Continue => st.x[0] = ret,
             SysOutcome::Exit(code) => {
@@ -639,4 +670,26 @@ pub fn run(
     let _ = guest.join();
     // The guest thread only ends by exiting the process; reaching here means it panicked.
     die_with_signal(libc::SIGABRT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_flags_round_trip() {
+        // O_RDONLY|O_DIRECTORY|O_CLOEXEC as arm64 glibc passes it for opendir.
+        let guest = 0o40000 | libc::O_CLOEXEC as u64;
+        let host = open_flags(guest, &OPEN_FLAGS_TO_HOST);
+        assert_eq!(host, (libc::O_DIRECTORY | libc::O_CLOEXEC) as u64);
+        for bits in 0..16u64 {
+            let g = (bits << 14) | 0o2101;
+            assert_eq!(
+                open_flags(open_flags(g, &OPEN_FLAGS_TO_HOST), &OPEN_FLAGS_TO_GUEST),
+                g
+            );
+        }
+        let h = open_flags(0o200000 | 0o400000, &OPEN_FLAGS_TO_GUEST);
+        assert_eq!(h, 0o40000 | 0o100000);
+    }
 }
