@@ -196,8 +196,14 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
     let bytes = read_file(&program)?;
     let is_aot = bytes.starts_with(&vmx_aot_cache::format::MAGIC);
     let mut profile_out = a.profile_out.clone();
+    // AArch64 has no translation yet: `vmx run` interprets it.
+    let a64_run = through_cache && matches!(a.engine, EngineArg::Aot) && is_aarch64_elf(&bytes);
+    if a64_run {
+        tracing::info!("AArch64 guest: no translation yet, running it on the interpreter");
+    }
     let loaded = match (a.engine, is_aot, through_cache) {
         (EngineArg::Interp, false, _) => engine::load_elf(bytes),
+        (_, false, true) if a64_run => engine::load_elf(bytes),
         (_, true, _) => engine::load_aot(&bytes),
         (EngineArg::Aot | EngineArg::Check, false, true) => {
             let (aot, profile) = cached_translation(&bytes, &a.translate)
@@ -219,6 +225,7 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
     .with_context(|| format!("{}", program.display()))?;
     let cfg = RunConfig {
         engine: match a.engine {
+            EngineArg::Aot if a64_run => EngineKind::Interp,
             EngineArg::Aot => EngineKind::Aot,
             EngineArg::Interp => EngineKind::Interp,
             EngineArg::Check => EngineKind::Check,
@@ -254,6 +261,11 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
 /// profile): the run appends the pcs it had to interpret, and the next `vmx run`
 /// translates with them, so code is interpreted at most once. Returns the `.aot` bytes
 /// and the profile path the run should append to.
+/// An ELF for AArch64 (`e_machine` 183)?
+fn is_aarch64_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF") && bytes.get(18..20) == Some(&183u16.to_le_bytes()[..])
+}
+
 fn cached_translation(elf: &[u8], o: &TranslateOpts) -> Result<(Vec<u8>, PathBuf)> {
     let cache = Cache::open_default().context("cache")?;
     let base_opts = translate_opts(o, Vec::new());

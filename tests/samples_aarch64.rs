@@ -154,3 +154,44 @@ fn unimplemented_instruction_is_sigill() {
         "stderr names neither pc nor encoding: {err}"
     );
 }
+
+/// `vmx run` picks the ISA from the ELF: an AArch64 guest (no translation yet) runs on
+/// the interpreter; `vmx translate` refuses it with one line and status 1.
+#[test]
+fn run_interprets_and_translate_refuses() {
+    let test = "samples_aarch64::run_interprets_and_translate_refuses";
+    let Some(hello) = aarch64_sample(test, "hello") else {
+        return;
+    };
+    let sample = Sample::load("hello");
+    let cache = common::TempDir::new("a64_run_cache");
+    let out = common::run(
+        common::vmx_cmd()
+            .arg("run")
+            .arg(&hello)
+            .env("VMX_CACHE_DIR", cache.path()),
+        None,
+    )
+    .expect("vmx run");
+    assert!(
+        compare("golden", &sample.expected, "vmx run", &out).is_none(),
+        "vmx run: {}",
+        out.stderr_text()
+    );
+    let dir = common::TempDir::new("a64_translate");
+    let out = common::run(
+        common::vmx_cmd()
+            .arg("translate")
+            .arg(&hello)
+            .arg("-o")
+            .arg(dir.join("x.aot")),
+        None,
+    )
+    .expect("vmx translate");
+    assert_eq!(out.status, 1);
+    let err = out.stderr_text();
+    assert!(
+        err.starts_with("vmx: ") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+}
