@@ -214,6 +214,12 @@ fn sx(v: u64, es: u32) -> i64 {
     sext(v, es) as i64
 }
 
+/// Saturate a signed value to `es` bits.
+fn sat(v: i128, es: u32) -> u64 {
+    let max = (1i128 << (es - 1)) - 1;
+    v.clamp(-max - 1, max) as u64
+}
+
 fn all(c: bool) -> u64 {
     if c {
         u64::MAX
@@ -306,6 +312,16 @@ pub fn vbin(op: VBin, es: u32, q: bool, a: Vec128<u64>, b: Vec128<u64>) -> Vec12
                 VBin::SMin => sx(x, es).min(sx(y, es)) as u64,
                 VBin::UShl => shift_lane(x, y, es, false),
                 VBin::SShl => shift_lane(x, y, es, true),
+                VBin::UQAdd => (x + y).min(mask(es)),
+                VBin::UQSub => x.saturating_sub(y),
+                VBin::SQAdd => sat(sx(x, es) as i128 + sx(y, es) as i128, es),
+                VBin::SQSub => sat(sx(x, es) as i128 - sx(y, es) as i128, es),
+                VBin::UHAdd => ((x as u128 + y as u128) >> 1) as u64,
+                VBin::URHAdd => ((x as u128 + y as u128 + 1) >> 1) as u64,
+                VBin::SHAdd => ((sx(x, es) as i128 + sx(y, es) as i128) >> 1) as u64,
+                VBin::SRHAdd => ((sx(x, es) as i128 + sx(y, es) as i128 + 1) >> 1) as u64,
+                VBin::UAbd => x.abs_diff(y),
+                VBin::SAbd => sx(x, es).abs_diff(sx(y, es)),
                 _ => 0,
             })
             .collect(),
@@ -346,6 +362,33 @@ pub fn vun(op: VUn, es: u32, q: bool, a: Vec128<u64>) -> Vec128<u64> {
             pack(&out, es)
         }
         VUn::Xtn => pack(&la, es / 2),
+        VUn::SQXtn => pack(
+            &la.iter()
+                .map(|&x| sat(sx(x, es) as i128, es / 2))
+                .collect::<Vec<_>>(),
+            es / 2,
+        ),
+        VUn::UQXtn => pack(
+            &la.iter().map(|&x| x.min(mask(es / 2))).collect::<Vec<_>>(),
+            es / 2,
+        ),
+        VUn::SQXtun => pack(
+            &la.iter()
+                .map(|&x| sx(x, es).clamp(0, mask(es / 2) as i64) as u64)
+                .collect::<Vec<_>>(),
+            es / 2,
+        ),
+        VUn::Clz => map(&|x| (x.leading_zeros() - (64 - es)) as u64),
+        VUn::Cls => map(&|x| {
+            let v = sx(x, es);
+            ((v ^ (v >> 1)).leading_zeros() - (64 - es)) as u64 - 1
+        }),
+        VUn::AddLV { signed } => {
+            let sum = la.iter().fold(0u64, |s, &x| {
+                s.wrapping_add(if signed { sext(x, es) } else { x })
+            });
+            pack(&[sum], es * 2)
+        }
         VUn::Widen { high, signed } => {
             let src = lanes(a, es, true);
             let half = &src[if high { n / 2 } else { 0 }..][..64 / es as usize];

@@ -60,6 +60,19 @@ pub enum VBin {
     /// Shift each element of `a` left by the signed low byte of `b` (negative: right).
     UShl,
     SShl,
+    /// Saturating add/subtract (unsigned, signed).
+    UQAdd,
+    SQAdd,
+    UQSub,
+    SQSub,
+    /// Halving add (`(a + b) >> 1` without overflow), rounding halving add.
+    UHAdd,
+    SHAdd,
+    URHAdd,
+    SRHAdd,
+    /// Absolute difference.
+    UAbd,
+    SAbd,
 }
 
 /// Lane-wise unary vector operations.
@@ -95,6 +108,17 @@ pub enum VUn {
     AddLP {
         signed: bool,
     },
+    Clz,
+    Cls,
+    /// Across lanes, widening: the sum in an element of twice the size.
+    AddLV {
+        signed: bool,
+    },
+    /// Saturating narrow to half-size elements in the low 64 bits: signed to signed,
+    /// unsigned to unsigned, signed to unsigned.
+    SQXtn,
+    UQXtn,
+    SQXtun,
 }
 
 /// Lane-wise shifts by an immediate.

@@ -118,6 +118,16 @@ fn three_same_op(u: bool, opcode: u32, size: u32) -> Option<VBin> {
         (false, 0b10011) if size != 3 => VBin::Mul,
         (false, 0b01000) => VBin::SShl,
         (true, 0b01000) => VBin::UShl,
+        (false, 0b00001) => VBin::SQAdd,
+        (true, 0b00001) => VBin::UQAdd,
+        (false, 0b00101) => VBin::SQSub,
+        (true, 0b00101) => VBin::UQSub,
+        (false, 0b00000) if size != 3 => VBin::SHAdd,
+        (true, 0b00000) if size != 3 => VBin::UHAdd,
+        (false, 0b00010) if size != 3 => VBin::SRHAdd,
+        (true, 0b00010) if size != 3 => VBin::URHAdd,
+        (false, 0b01110) if size != 3 => VBin::SAbd,
+        (true, 0b01110) if size != 3 => VBin::UAbd,
         _ => return None,
     })
 }
@@ -150,6 +160,14 @@ fn three_same<S: A64Sem>(s: &mut S, r: u32) -> bool {
             out[h] = s.xor(y, t);
         }
         vset(s, rd(r), out, q);
+        return true;
+    }
+    if opcode == 0b01111 && size != 3 {
+        // SABA / UABA: accumulate the absolute difference.
+        let p = s.vbin(if u { VBin::UAbd } else { VBin::SAbd }, es, q, a, b);
+        let d = vget(s, rd(r));
+        let v = s.vbin(VBin::Add, es, q, d, p);
+        vset(s, rd(r), v, q);
         return true;
     }
     if opcode == 0b10010 && size != 3 {
@@ -219,9 +237,36 @@ fn three_diff<S: A64Sem>(s: &mut S, r: u32) -> bool {
     let (wa, op) = match opcode {
         0b0000 | 0b0010 => (s.vun(widen, es, true, a), opcode == 0),
         0b0001 | 0b0011 => (a, opcode == 1),
-        0b1100 => {
+        0b1100 | 0b1000 | 0b1010 => {
+            // xMULL, xMLAL, xMLSL
             let wa = s.vun(widen, es, true, a);
-            let v = s.vbin(VBin::Mul, es * 2, true, wa, wb);
+            let p = s.vbin(VBin::Mul, es * 2, true, wa, wb);
+            let v = match opcode {
+                0b1100 => p,
+                _ => {
+                    let d = vget(s, rd(r));
+                    let op = if opcode == 0b1000 {
+                        VBin::Add
+                    } else {
+                        VBin::Sub
+                    };
+                    s.vbin(op, es * 2, true, d, p)
+                }
+            };
+            s.set_vreg(rd(r), v);
+            return true;
+        }
+        0b0111 | 0b0101 => {
+            // xABDL, xABAL: the widened operands' difference is exact.
+            let wa = s.vun(widen, es, true, a);
+            let abd = if u { VBin::UAbd } else { VBin::SAbd };
+            let p = s.vbin(abd, es * 2, true, wa, wb);
+            let v = if opcode == 0b0101 {
+                let d = vget(s, rd(r));
+                s.vbin(VBin::Add, es * 2, true, d, p)
+            } else {
+                p
+            };
             s.set_vreg(rd(r), v);
             return true;
         }
@@ -256,9 +301,17 @@ fn two_misc<S: A64Sem>(s: &mut S, r: u32, scalar: bool) -> bool {
         (false, 0b01010) => VUn::CmLt0,
         (false, 0b01011) => VUn::Abs,
         (true, 0b01011) => VUn::Neg,
-        (false, 0b10010) if size < 3 && !scalar => {
-            // XTN / XTN2: elements of twice `es` narrowed.
-            let v = s.vun(VUn::Xtn, es * 2, true, a);
+        (false, 0b00100) if size < 3 => VUn::Cls,
+        (true, 0b00100) if size < 3 => VUn::Clz,
+        (_, 0b10010) | (_, 0b10100) if size < 3 && !scalar => {
+            // XTN, SQXTUN, SQXTN, UQXTN (and the "2" forms): elements of twice `es`.
+            let op = match (u, opcode) {
+                (false, 0b10010) => VUn::Xtn,
+                (true, 0b10010) => VUn::SQXtun,
+                (false, _) => VUn::SQXtn,
+                (true, _) => VUn::UQXtn,
+            };
+            let v = s.vun(op, es * 2, true, a);
             set_half(s, rd(r), v[0], bit(r, 30));
             return true;
         }
@@ -293,6 +346,7 @@ fn across<S: A64Sem>(s: &mut S, r: u32) -> bool {
         (true, 0b01010) => VUn::UMaxV,
         (false, 0b11010) => VUn::SMinV,
         (true, 0b11010) => VUn::UMinV,
+        (_, 0b00011) => VUn::AddLV { signed: !u },
         _ => return false,
     };
     let a = vget(s, rn(r));
