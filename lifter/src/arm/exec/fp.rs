@@ -7,6 +7,15 @@ use crate::sem::{FBin, FCmp, Round, FW};
 
 /// FPCR.RMode as the dynamic mode of the shared directed-rounding code (RISC-V `frm`
 /// encoding): RN 0 -> 0, RP 1 -> 3 (up), RM 2 -> 2 (down), RZ 3 -> 1 (toward zero).
+pub(super) fn frm_value<S: A64Sem>(s: &mut S) -> S::I {
+    frm(s)
+}
+
+/// Double to single in the mode `frm` (from [`frm_value`]).
+pub(super) fn narrow_r<S: A64Sem>(s: &mut S, frm: S::I, a: S::I) -> S::I {
+    directed::narrow_d(s, frm, a)
+}
+
 fn frm<S: A64Sem>(s: &mut S) -> S::I {
     let fpcr = s.sysreg(SysReg::Fpcr);
     let k = s.imm(22);
@@ -100,7 +109,7 @@ fn compare<S: A64Sem>(s: &mut S, w: FW, a: S::I, b: S::I) -> S::I {
 }
 
 /// The rounding mode FPCR.RMode selects (for FRINTX/FRINTI).
-fn fpcr_round<S: A64Sem>(s: &mut S, w: FW, a: S::I) -> S::I {
+pub(super) fn fpcr_round<S: A64Sem>(s: &mut S, w: FW, a: S::I) -> S::I {
     let fpcr = s.sysreg(SysReg::Fpcr);
     let k = s.imm(22);
     let m = s.lshr(fpcr, k);

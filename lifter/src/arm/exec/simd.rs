@@ -5,7 +5,7 @@ use super::fp::{fbin_r, ffma_r, from_int_r, fsqrt_r};
 use super::mem::vget;
 use super::*;
 use crate::arm::sem::{VBin, VShift, VUn};
-use crate::sem::{FBin, FCmp, FW};
+use crate::sem::{FBin, FCmp, Round, FW};
 
 type V<S> = [<S as crate::sem::Sem>::I; 2];
 
@@ -718,11 +718,37 @@ fn fp_three_same<S: A64Sem>(s: &mut S, r: u32) -> bool {
 fn fp_two_misc<S: A64Sem>(s: &mut S, r: u32, scalar: bool) -> bool {
     let (q, u) = (bit(r, 30) && !scalar, bit(r, 29));
     let w = if bit(r, 22) { FW::D } else { FW::S };
+    let (a_bit, opcode) = (bit(r, 23), bits(r, 12, 5));
+    let a = vget(s, rn(r));
+    if !scalar && !u && !a_bit && matches!(opcode, 0b10110 | 0b10111) {
+        // FCVTN(2): 2D -> 2S into the low/high half; FCVTL(2): 2S of the low/high
+        // half -> 2D. (The half-precision forms are not implemented.)
+        if !bit(r, 22) {
+            return false;
+        }
+        let upper = bit(r, 30);
+        if opcode == 0b10110 {
+            let m = super::fp::frm_value(s);
+            let lo = super::fp::narrow_r(s, m, a[0]);
+            let hi = super::fp::narrow_r(s, m, a[1]);
+            let k = s.imm(32);
+            let hi = s.shl(hi, k);
+            let v = s.or(lo, hi);
+            set_half(s, rd(r), v, upper);
+        } else {
+            let src = if upper { a[1] } else { a[0] };
+            let lo = s.zext(src, 32);
+            let k = s.imm(32);
+            let hi = s.lshr(src, k);
+            let lo = s.fcvt_float(FW::S, FW::D, lo);
+            let hi = s.fcvt_float(FW::S, FW::D, hi);
+            s.set_vreg(rd(r), [lo, hi]);
+        }
+        return true;
+    }
     if w == FW::D && !q && !scalar {
         return false;
     }
-    let (a_bit, opcode) = (bit(r, 23), bits(r, 12, 5));
-    let a = vget(s, rn(r));
     let la = if scalar {
         vec![lane(s, a, w.bits(), 0)]
     } else {
@@ -739,6 +765,24 @@ fn fp_two_misc<S: A64Sem>(s: &mut S, r: u32, scalar: bool) -> bool {
             }
             (true, true, 0b01111) => super::fp::neg(s, w, x),
             (true, true, 0b11111) => fsqrt_r(s, w, x),
+            (false, false, 0b11000) => s.fround(w, x, Round::Rne),
+            (false, false, 0b11001) => s.fround(w, x, Round::Rdn),
+            (false, true, 0b11000) => s.fround(w, x, Round::Rup),
+            (false, true, 0b11001) => s.fround(w, x, Round::Rtz),
+            (true, false, 0b11000) => s.fround(w, x, Round::Rmm),
+            (true, false, 0b11001) | (true, true, 0b11001) => super::fp::fpcr_round(s, w, x),
+            (_, true, 0b01100) | (_, true, 0b01101) | (false, true, 0b01110) => {
+                let z = s.imm(0);
+                let c = match (u, opcode) {
+                    (false, 0b01100) => s.fcmp(FCmp::Lt, w, z, x),
+                    (true, 0b01100) => s.fcmp(FCmp::Le, w, z, x),
+                    (false, 0b01101) => s.fcmp(FCmp::Eq, w, x, z),
+                    (true, 0b01101) => s.fcmp(FCmp::Le, w, x, z),
+                    _ => s.fcmp(FCmp::Lt, w, x, z),
+                };
+                let m = s.imm(ones(w.bits()));
+                s.select(c, m, z)
+            }
             _ => return false,
         };
         out.push(v);
