@@ -81,6 +81,7 @@ fn groups_for(m: &str) -> Option<&'static [Op]> {
         "ldur" | "stur" | "ldurb" | "sturb" | "ldurh" | "sturh" | "ldursb" | "ldursh"
         | "ldursw" | "prfum" => &[LdStImm9],
         "ldp" | "stp" | "ldnp" | "stnp" | "ldpsw" => &[LdStPair],
+        "casp" | "caspa" | "caspl" | "caspal" => &[Casp],
         "ldxr" | "ldaxr" | "stxr" | "stlxr" | "ldar" | "stlr" | "ldxrb" | "ldaxrb" | "stxrb"
         | "stlxrb" | "ldarb" | "stlrb" | "ldarh" | "stlrh" | "ldxp" | "stxp" | "ldaxp"
         | "stlxp" => &[LdStExcl],
@@ -424,6 +425,15 @@ mod probe {
         fn clear_exclusive(&mut self) {}
         fn cas(&mut self, _: u64, _: u64, _: u64, _: u32) -> u64 {
             0
+        }
+        fn load_exclusive_pair(&mut self, _: u64) -> [u64; 2] {
+            [0, 0]
+        }
+        fn store_exclusive_pair(&mut self, _: u64, _: [u64; 2]) -> u64 {
+            0
+        }
+        fn cas_pair(&mut self, _: u64, e: [u64; 2], _: [u64; 2]) -> [u64; 2] {
+            e
         }
         fn vbin(
             &mut self,

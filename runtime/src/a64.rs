@@ -29,11 +29,13 @@ use crate::sys::{die_with_signal, install_fault_handler};
 use crate::syscall::{nr, Kernel, KernelConfig, SysOutcome};
 
 /// `AT_HWCAP` bits (arch/arm64/include/uapi/asm/hwcap.h) for exactly what vmx
-/// implements: scalar FP and Advanced SIMD. glibc's ifuncs then pick the generic
-/// string routines (no SVE, MTE, LSE, ...).
+/// implements: scalar FP, Advanced SIMD and the LSE atomics (CAS, CASP, LD<op>, ST<op>,
+/// SWP in every size and ordering). glibc's ifuncs then pick the generic string
+/// routines (no SVE, MTE, ...); libgcc's outline atomics use LSE.
 pub const HWCAP_FP: u64 = 1 << 0;
 pub const HWCAP_ASIMD: u64 = 1 << 1;
-pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD;
+pub const HWCAP_ATOMICS: u64 = 1 << 8;
+pub const HWCAP: u64 = HWCAP_FP | HWCAP_ASIMD | HWCAP_ATOMICS;
 
 /// arm64's `renameat` (asm-generic `__ARCH_WANT_RENAMEAT`).
 const RENAMEAT: u64 = 38;
@@ -186,6 +188,55 @@ impl Interp<'_> {
                 }
             }
             old
+        }
+    }
+}
+
+/// `lock cmpxchg16b [p]`: compare the 16 bytes at `p` with `expected`, store `new` if
+/// equal; returns the old contents.
+///
+/// # Safety
+/// `p` must be valid for a 16-byte aligned read and write; the CPU must have CMPXCHG16B.
+unsafe fn cmpxchg16b(p: *mut u128, expected: u128, new: u128) -> u128 {
+    let (old_lo, old_hi): (u64, u64);
+    // SAFETY: the caller's contract. RBX cannot be an asm operand (LLVM reserves it):
+    // the new value's low half is swapped into it and restored afterwards.
+    unsafe {
+        std::arch::asm!(
+            "xchg {tmp}, rbx",
+            "lock cmpxchg16b xmmword ptr [{p}]",
+            "mov rbx, {tmp}",
+            p = in(reg) p,
+            tmp = inout(reg) new as u64 => _,
+            inout("rax") expected as u64 => old_lo,
+            inout("rdx") (expected >> 64) as u64 => old_hi,
+            in("rcx") (new >> 64) as u64,
+            options(nostack),
+        );
+    }
+    old_lo as u128 | (old_hi as u128) << 64
+}
+
+impl Interp<'_> {
+    /// 128-bit compare-and-swap at `addr` (16-byte aligned, as A64 requires of LDXP,
+    /// STXP and CASP on 64-bit pairs); returns the old value.
+    fn cas128(&mut self, addr: u64, expected: u128, new: u128) -> u128 {
+        let p = self.host(addr) as *mut u128;
+        if std::arch::is_x86_feature_detected!("cmpxchg16b") {
+            // SAFETY: `p` is inside the guest region (masked); the CPU has CMPXCHG16B
+            // (checked above). A misaligned address faults, as it would on the guest.
+            unsafe { cmpxchg16b(p, expected, new) }
+        } else {
+            // Without CMPXCHG16B: not atomic against other host threads, which is
+            // enough while guests are single-threaded.
+            // SAFETY: as above; unaligned accesses.
+            unsafe {
+                let old = p.read_unaligned();
+                if old == expected {
+                    p.write_unaligned(new);
+                }
+                old
+            }
         }
     }
 }
@@ -470,6 +521,30 @@ impl A64Sem for Interp<'_> {
                 Ok(v) | Err(v) => v,
             }
         }
+    }
+    fn load_exclusive_pair(&mut self, addr: u64) -> [u64; 2] {
+        // A 128-bit atomic read: compare-and-swap 0 with 0.
+        let v = self.cas128(addr, 0, 0);
+        self.st.excl_addr = addr & GUEST_ADDR_MASK;
+        self.st.excl_val = v as u64;
+        self.st.excl_hi = (v >> 64) as u64;
+        [v as u64, (v >> 64) as u64]
+    }
+    fn store_exclusive_pair(&mut self, addr: u64, v: [u64; 2]) -> u64 {
+        let held = self.st.excl_addr == addr & GUEST_ADDR_MASK;
+        self.st.excl_addr = NO_EXCLUSIVE;
+        if !held {
+            return 1;
+        }
+        let expected = self.st.excl_val as u128 | (self.st.excl_hi as u128) << 64;
+        let new = v[0] as u128 | (v[1] as u128) << 64;
+        (self.cas128(addr, expected, new) != expected) as u64
+    }
+    fn cas_pair(&mut self, addr: u64, expected: [u64; 2], new: [u64; 2]) -> [u64; 2] {
+        let e = expected[0] as u128 | (expected[1] as u128) << 64;
+        let n = new[0] as u128 | (new[1] as u128) << 64;
+        let old = self.cas128(addr, e, n);
+        [old as u64, (old >> 64) as u64]
     }
     fn vbin(&mut self, op: VBin, es: u32, q: bool, a: Vec128<u64>, b: Vec128<u64>) -> Vec128<u64> {
         concrete::vbin(op, es, q, a, b)

@@ -37,6 +37,7 @@ pub enum Op {
     // ---- loads and stores ----
     LdStExcl,
     Cas,
+    Casp,
     LdLit,
     LdStPair,
     LdStImm9,
@@ -120,6 +121,7 @@ const TABLE: &[(&str, Op)] = &[
     ("x011011xxxxxxxxxxxxxxxxxxxxxxxxx", Op::Tbz),
     // loads and stores
     ("xx0010001x1xxxxxx11111xxxxxxxxxx", Op::Cas),
+    ("0x0010000x1xxxxxx11111xxxxxxxxxx", Op::Casp),
     ("xx001000xxxxxxxxxxxxxxxxxxxxxxxx", Op::LdStExcl),
     ("xx011x00xxxxxxxxxxxxxxxxxxxxxxxx", Op::LdLit),
     ("xx101x0xxxxxxxxxxxxxxxxxxxxxxxxx", Op::LdStPair),

@@ -49,6 +49,7 @@ pub fn exec<S: A64Sem>(s: &mut S, i: &Insn) {
         | Op::Tbz => branch::exec(s, i.op, r),
         Op::LdStExcl
         | Op::Cas
+        | Op::Casp
         | Op::LdLit
         | Op::LdStPair
         | Op::LdStImm9

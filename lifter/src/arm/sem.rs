@@ -147,6 +147,18 @@ pub trait A64Sem: Sem {
     /// CAS: atomically replace `expected` by `new` at `addr` (`size` bytes); returns the
     /// old value (zero-extended).
     fn cas(&mut self, addr: Self::I, expected: Self::I, new: Self::I, size: u32) -> Self::I;
+    /// LDXP of two 64-bit words: a 128-bit single-copy-atomic load that arms the
+    /// exclusive monitor.
+    fn load_exclusive_pair(&mut self, addr: Self::I) -> [Self::I; 2];
+    /// STXP of two 64-bit words: 0 on success, 1 on failure; disarms the monitor.
+    fn store_exclusive_pair(&mut self, addr: Self::I, v: [Self::I; 2]) -> Self::I;
+    /// CASP of two 64-bit words: returns the old pair.
+    fn cas_pair(
+        &mut self,
+        addr: Self::I,
+        expected: [Self::I; 2],
+        new: [Self::I; 2],
+    ) -> [Self::I; 2];
 
     /// `op` on `esize`-bit lanes (8, 16, 32, 64) of `a` and `b`; `q` false: 64-bit
     /// vectors (only low halves are read; the high half of the result is zero).

@@ -27,8 +27,10 @@ pub struct A64State {
     pub tpidr: u64,
     /// Address armed by the last load-exclusive, or [`NO_EXCLUSIVE`].
     pub excl_addr: u64,
-    /// Value that load-exclusive read.
+    /// Value that load-exclusive read (the low word of a 128-bit LDXP).
     pub excl_val: u64,
+    /// The high word a 128-bit LDXP read.
+    pub excl_hi: u64,
     /// Guest instructions retired by the interpreter (statistics).
     pub interp_insns: u64,
 }
@@ -46,6 +48,7 @@ impl Default for A64State {
             tpidr: 0,
             excl_addr: NO_EXCLUSIVE,
             excl_val: 0,
+            excl_hi: 0,
             interp_insns: 0,
         }
     }
@@ -64,4 +67,5 @@ pub mod offsets {
     pub const TPIDR: usize = offset_of!(A64State, tpidr);
     pub const EXCL_ADDR: usize = offset_of!(A64State, excl_addr);
     pub const EXCL_VAL: usize = offset_of!(A64State, excl_val);
+    pub const EXCL_HI: usize = offset_of!(A64State, excl_hi);
 }

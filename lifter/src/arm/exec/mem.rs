@@ -187,6 +187,7 @@ pub(super) fn exec<S: A64Sem>(s: &mut S, op: Op, r: u32) {
         Op::LdStPair => pair(s, r),
         Op::LdStExcl => exclusive(s, r),
         Op::Cas => cas(s, r),
+        Op::Casp => casp(s, r),
         Op::LdStAtomic => atomic(s, r),
         Op::VLdStMulti => multi(s, r),
         Op::VLdStSingle => single(s, r),
@@ -248,7 +249,7 @@ fn exclusive<S: A64Sem>(s: &mut S, r: u32) -> bool {
     let bytes = 1u32 << bits(r, 30, 2);
     let (o2, load, o1, o0) = (bit(r, 23), bit(r, 22), bit(r, 21), bit(r, 15));
     if o1 {
-        return false; // LDXP/STXP/CASP: not yet
+        return !o2 && exclusive_pair(s, r);
     }
     let addr = xr_sp(s, rn(r), true);
     let rt = rd(r);
@@ -443,5 +444,79 @@ fn interleaved<S: A64Sem>(s: &mut S, r: u32, selem: u8) -> bool {
         }
     }
     post_index(s, r, base, (elems * selem as u32 * es / 8) as u64);
+    true
+}
+
+/// LDXP/LDAXP/STXP/STLXP: two 32-bit registers are one 64-bit exclusive access, two
+/// 64-bit registers one 128-bit access.
+fn exclusive_pair<S: A64Sem>(s: &mut S, r: u32) -> bool {
+    let wide = bit(r, 30);
+    if !bit(r, 31) {
+        return false; // size 0x with o1: CASP (decoded separately) or unallocated
+    }
+    let load = bit(r, 22);
+    let aqrl = if bit(r, 15) { 3 } else { 0 };
+    let addr = xr_sp(s, rn(r), true);
+    let (rt, rt2) = (rd(r), ra(r));
+    let k32 = s.imm(32);
+    match (load, wide) {
+        (true, false) => {
+            let v = s.load_reserved(addr, 8, aqrl);
+            let hi = s.lshr(v, k32);
+            set_xr(s, rt, v, false);
+            set_xr(s, rt2, hi, false);
+        }
+        (true, true) => {
+            let v = s.load_exclusive_pair(addr);
+            set_xr(s, rt, v[0], true);
+            set_xr(s, rt2, v[1], true);
+        }
+        (false, false) => {
+            let lo = xr(s, rt, false);
+            let hi = xr(s, rt2, false);
+            let hi = s.shl(hi, k32);
+            let v = s.or(lo, hi);
+            let status = s.store_conditional(addr, v, 8, aqrl);
+            set_xr(s, rm(r), status, false);
+        }
+        (false, true) => {
+            let lo = xr(s, rt, true);
+            let hi = xr(s, rt2, true);
+            let status = s.store_exclusive_pair(addr, [lo, hi]);
+            set_xr(s, rm(r), status, false);
+        }
+    }
+    true
+}
+
+/// CASP, CASPA, CASPL, CASPAL: register pairs (even-numbered first registers).
+fn casp<S: A64Sem>(s: &mut S, r: u32) -> bool {
+    let wide = bit(r, 30);
+    let (rs, rt) = (rm(r), rd(r));
+    if rs % 2 == 1 || rt % 2 == 1 {
+        return false;
+    }
+    let addr = xr_sp(s, rn(r), true);
+    if wide {
+        let e = [xr(s, rs, true), xr(s, rs + 1, true)];
+        let n = [xr(s, rt, true), xr(s, rt + 1, true)];
+        let old = s.cas_pair(addr, e, n);
+        set_xr(s, rs, old[0], true);
+        set_xr(s, rs + 1, old[1], true);
+    } else {
+        let k32 = s.imm(32);
+        let pack = |s: &mut S, a: u8| {
+            let lo = xr(s, a, false);
+            let hi = xr(s, a + 1, false);
+            let hi = s.shl(hi, k32);
+            s.or(lo, hi)
+        };
+        let e = pack(s, rs);
+        let n = pack(s, rt);
+        let old = s.cas(addr, e, n, 8);
+        let hi = s.lshr(old, k32);
+        set_xr(s, rs, old, false);
+        set_xr(s, rs + 1, hi, false);
+    }
     true
 }
