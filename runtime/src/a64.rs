@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,7 +23,7 @@ use vmx_lifter::state::GUEST_ADDR_MASK;
 
 use crate::concrete;
 use crate::engine::{RunConfig, RunError, StatsFormat};
-use crate::memory::GuestMemory;
+use crate::memory::{GuestMemory, RawGuest};
 use crate::process::{load_image, setup_stack};
 use crate::sys::{die_with_signal, install_fault_handler};
 use crate::syscall::{nr, Kernel, KernelConfig, SysOutcome};
@@ -103,10 +103,10 @@ enum Exit {
     FlushCode,
 }
 
-fn run_block(st: &mut A64State, base: *mut u8, block: &Block) -> Exit {
+fn run_block(st: &mut A64State, mem: RawGuest, block: &Block) -> Exit {
     let mut it = Interp {
         st,
-        base,
+        mem,
         pc: 0,
         next: 0,
         trap: None,
@@ -132,113 +132,11 @@ fn run_block(st: &mut A64State, base: *mut u8, block: &Block) -> Exit {
 /// The interpreter's A64 semantics builder.
 struct Interp<'a> {
     st: &'a mut A64State,
-    base: *mut u8,
+    mem: RawGuest,
     pc: u64,
     next: u64,
     trap: Option<Trap>,
     flush: bool,
-}
-
-impl Interp<'_> {
-    fn host(&self, addr: u64) -> *mut u8 {
-        // The mask keeps every guest address inside the reserved region (plus guard).
-        self.base.wrapping_add((addr & GUEST_ADDR_MASK) as usize)
-    }
-
-    /// Atomic read-modify-write of 1, 2, 4 or 8 bytes; `f` maps old to new (`None`:
-    /// keep). Bytes and halfwords go through a compare-and-swap of their aligned word.
-    fn atomic(&mut self, addr: u64, size: u32, f: impl Fn(u64) -> Option<u64>) -> u64 {
-        if size < 4 {
-            let (word, shift, mask) = subword(addr, size);
-            let p = self.host(word);
-            // SAFETY: inside the guest region (masked, aligned down to 4 bytes).
-            let at = unsafe { &*(p as *const AtomicU32) };
-            let mut cur = at.load(Ordering::SeqCst);
-            loop {
-                let old = ((cur >> shift) & mask) as u64;
-                let Some(new) = f(old) else { return old };
-                let next = (cur & !(mask << shift)) | ((new as u32 & mask) << shift);
-                match at.compare_exchange(cur, next, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(_) => return old,
-                    Err(c) => cur = c,
-                }
-            }
-        }
-        let p = self.host(addr);
-        if size == 4 {
-            // SAFETY: inside the guest region (masked); host atomics on guest memory keep
-            // guest atomics atomic. Unmapped pages fault into the guest's SIGSEGV.
-            let at = unsafe { &*(p as *const AtomicU32) };
-            let mut old = at.load(Ordering::SeqCst);
-            while let Some(new) = f(old as u64) {
-                match at.compare_exchange(old, new as u32, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(_) => break,
-                    Err(cur) => old = cur,
-                }
-            }
-            old as u64
-        } else {
-            // SAFETY: as above.
-            let at = unsafe { &*(p as *const AtomicU64) };
-            let mut old = at.load(Ordering::SeqCst);
-            while let Some(new) = f(old) {
-                match at.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
-                    Ok(_) => break,
-                    Err(cur) => old = cur,
-                }
-            }
-            old
-        }
-    }
-}
-
-/// `lock cmpxchg16b [p]`: compare the 16 bytes at `p` with `expected`, store `new` if
-/// equal; returns the old contents.
-///
-/// # Safety
-/// `p` must be valid for a 16-byte aligned read and write; the CPU must have CMPXCHG16B.
-unsafe fn cmpxchg16b(p: *mut u128, expected: u128, new: u128) -> u128 {
-    let (old_lo, old_hi): (u64, u64);
-    // SAFETY: the caller's contract. RBX cannot be an asm operand (LLVM reserves it):
-    // the new value's low half is swapped into it and restored afterwards.
-    unsafe {
-        std::arch::asm!(
-            "xchg {tmp}, rbx",
-            "lock cmpxchg16b xmmword ptr [{p}]",
-            "mov rbx, {tmp}",
-            p = in(reg) p,
-            tmp = inout(reg) new as u64 => _,
-            inout("rax") expected as u64 => old_lo,
-            inout("rdx") (expected >> 64) as u64 => old_hi,
-            in("rcx") (new >> 64) as u64,
-            options(nostack),
-        );
-    }
-    old_lo as u128 | (old_hi as u128) << 64
-}
-
-impl Interp<'_> {
-    /// 128-bit compare-and-swap at `addr` (16-byte aligned, as A64 requires of LDXP,
-    /// STXP and CASP on 64-bit pairs); returns the old value.
-    fn cas128(&mut self, addr: u64, expected: u128, new: u128) -> u128 {
-        let p = self.host(addr) as *mut u128;
-        if std::arch::is_x86_feature_detected!("cmpxchg16b") {
-            // SAFETY: `p` is inside the guest region (masked); the CPU has CMPXCHG16B
-            // (checked above). A misaligned address faults, as it would on the guest.
-            unsafe { cmpxchg16b(p, expected, new) }
-        } else {
-            // Without CMPXCHG16B: not atomic against other host threads, which is
-            // enough while guests are single-threaded.
-            // SAFETY: as above; unaligned accesses.
-            unsafe {
-                let old = p.read_unaligned();
-                if old == expected {
-                    p.write_unaligned(new);
-                }
-                old
-            }
-        }
-    }
 }
 
 impl Sem for Interp<'_> {
@@ -367,33 +265,13 @@ impl Sem for Interp<'_> {
     }
 
     fn load(&mut self, addr: u64, size: u32) -> u64 {
-        let p = self.host(addr);
-        // SAFETY: `p` is inside the guest reservation (masked address + at most 8 bytes,
-        // covered by the guard). Unmapped or protected guest pages fault; the runtime's
-        // SIGSEGV handler turns that into the guest's SIGSEGV.
-        unsafe {
-            match size {
-                1 => p.read() as u64,
-                2 => (p as *const u16).read_unaligned() as u64,
-                4 => (p as *const u32).read_unaligned() as u64,
-                _ => (p as *const u64).read_unaligned(),
-            }
-        }
+        self.mem.load(addr, size)
     }
     fn store(&mut self, addr: u64, v: u64, size: u32) {
-        let p = self.host(addr);
-        // SAFETY: as in `load`.
-        unsafe {
-            match size {
-                1 => p.write(v as u8),
-                2 => (p as *mut u16).write_unaligned(v as u16),
-                4 => (p as *mut u32).write_unaligned(v as u32),
-                _ => (p as *mut u64).write_unaligned(v),
-            }
-        }
+        self.mem.store(addr, v, size)
     }
     fn load_reserved(&mut self, addr: u64, size: u32, _aqrl: u8) -> u64 {
-        let v = self.atomic(addr, size, |_| None);
+        let v = self.mem.rmw(addr, size, |_| None);
         self.st.excl_addr = addr & GUEST_ADDR_MASK;
         self.st.excl_val = v;
         v
@@ -409,7 +287,8 @@ impl Sem for Interp<'_> {
         (old != expected) as u64
     }
     fn amo(&mut self, op: Amo, addr: u64, v: u64, size: u32, _aqrl: u8) -> u64 {
-        self.atomic(addr, size, |old| Some(concrete::amo(op, size, old, v)))
+        self.mem
+            .rmw(addr, size, |old| Some(concrete::amo(op, size, old, v)))
     }
     fn fence(&mut self) {
         std::sync::atomic::fence(Ordering::SeqCst);
@@ -499,32 +378,11 @@ impl A64Sem for Interp<'_> {
         self.st.excl_addr = NO_EXCLUSIVE;
     }
     fn cas(&mut self, addr: u64, expected: u64, new: u64, size: u32) -> u64 {
-        if size < 4 {
-            return self.atomic(addr, size, |old| (old == expected).then_some(new));
-        }
-        let p = self.host(addr);
-        if size == 4 {
-            // SAFETY: inside the guest region (masked); see `atomic`.
-            let at = unsafe { &*(p as *const AtomicU32) };
-            match at.compare_exchange(
-                expected as u32,
-                new as u32,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(v) | Err(v) => v as u64,
-            }
-        } else {
-            // SAFETY: as above.
-            let at = unsafe { &*(p as *const AtomicU64) };
-            match at.compare_exchange(expected, new, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(v) | Err(v) => v,
-            }
-        }
+        self.mem.cas(addr, expected, new, size)
     }
     fn load_exclusive_pair(&mut self, addr: u64) -> [u64; 2] {
         // A 128-bit atomic read: compare-and-swap 0 with 0.
-        let v = self.cas128(addr, 0, 0);
+        let v = self.mem.cas128(addr, 0, 0);
         self.st.excl_addr = addr & GUEST_ADDR_MASK;
         self.st.excl_val = v as u64;
         self.st.excl_hi = (v >> 64) as u64;
@@ -538,12 +396,12 @@ impl A64Sem for Interp<'_> {
         }
         let expected = self.st.excl_val as u128 | (self.st.excl_hi as u128) << 64;
         let new = v[0] as u128 | (v[1] as u128) << 64;
-        (self.cas128(addr, expected, new) != expected) as u64
+        (self.mem.cas128(addr, expected, new) != expected) as u64
     }
     fn cas_pair(&mut self, addr: u64, expected: [u64; 2], new: [u64; 2]) -> [u64; 2] {
         let e = expected[0] as u128 | (expected[1] as u128) << 64;
         let n = new[0] as u128 | (new[1] as u128) << 64;
-        let old = self.cas128(addr, e, n);
+        let old = self.mem.cas128(addr, e, n);
         [old as u64, (old >> 64) as u64]
     }
     fn vbin(&mut self, op: VBin, es: u32, q: bool, a: Vec128<u64>, b: Vec128<u64>) -> Vec128<u64> {
@@ -566,15 +424,6 @@ impl A64Sem for Interp<'_> {
     }
 }
 
-/// The aligned 4-byte word holding a byte or halfword at `addr`, the bit shift of the
-/// value within it, and the value's mask.
-fn subword(addr: u64, size: u32) -> (u64, u32, u32) {
-    let word = addr & !3;
-    let shift = ((addr & 3) * 8) as u32;
-    let mask = if size == 1 { 0xff } else { 0xffff };
-    (word, shift, mask)
-}
-
 // ---- the run loop ----
 
 struct Runner {
@@ -589,7 +438,7 @@ struct Runner {
 
 impl Runner {
     fn run(&mut self, st: &mut A64State) -> ! {
-        let base = self.mem.base();
+        let raw = self.mem.raw();
         loop {
             let pc = st.pc;
             let block = match self.blocks.get(&pc) {
@@ -605,7 +454,7 @@ impl Runner {
                 }
             };
             self.interp_blocks += 1;
-            match run_block(st, base, &block) {
+            match run_block(st, raw, &block) {
                 Exit::Done => {}
                 Exit::FlushCode => self.blocks.clear(),
                 Exit::Trap(Trap::Syscall) => self.syscall(st),
