@@ -255,17 +255,17 @@ fn cmd_exec(a: ExecArgs, through_cache: bool) -> Result<()> {
     Ok(())
 }
 
+/// An ELF for AArch64 (`e_machine` 183)?
+fn is_aarch64_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF") && bytes.get(18..20) == Some(&183u16.to_le_bytes()[..])
+}
+
 /// The translation of `elf` from the cache, translating and storing it on a miss.
 ///
 /// Each guest has a miss profile in the cache (`<key>.profile`, keyed without the
 /// profile): the run appends the pcs it had to interpret, and the next `vmx run`
 /// translates with them, so code is interpreted at most once. Returns the `.aot` bytes
 /// and the profile path the run should append to.
-/// An ELF for AArch64 (`e_machine` 183)?
-fn is_aarch64_elf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"\x7fELF") && bytes.get(18..20) == Some(&183u16.to_le_bytes()[..])
-}
-
 fn cached_translation(elf: &[u8], o: &TranslateOpts) -> Result<(Vec<u8>, PathBuf)> {
     let cache = Cache::open_default().context("cache")?;
     let base_opts = translate_opts(o, Vec::new());
