@@ -228,8 +228,15 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
     };
     let is_aot = bytes.starts_with(&vmx_aot_cache::format::MAGIC);
     let mut profile_out = a.profile_out.clone();
+    // AArch64 has no translation yet: `vmx run` interprets it.
+    let a64_run =
+        through_cache.is_some() && matches!(a.engine, EngineArg::Aot) && is_aarch64_elf(&bytes);
+    if a64_run {
+        tracing::info!("AArch64 guest: no translation yet, running it on the interpreter");
+    }
     let loaded = match (a.engine, is_aot, through_cache) {
         (EngineArg::Interp, false, _) => engine::load_elf(bytes),
+        (_, false, Some(_)) if a64_run => engine::load_elf(bytes),
         (_, true, _) => engine::load_aot(&bytes),
         (EngineArg::Aot | EngineArg::Check, false, Some(cache)) => {
             let (aot, profile) = match known {
@@ -258,6 +265,7 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
     .with_context(|| format!("{}", program.display()))?;
     let cfg = RunConfig {
         engine: match a.engine {
+            EngineArg::Aot if a64_run => EngineKind::Interp,
             EngineArg::Aot => EngineKind::Aot,
             EngineArg::Interp => EngineKind::Interp,
             EngineArg::Check => EngineKind::Check,
@@ -285,4 +293,9 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())
+}
+
+/// An ELF for AArch64 (`e_machine` 183)?
+fn is_aarch64_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF") && bytes.get(18..20) == Some(&183u16.to_le_bytes()[..])
 }

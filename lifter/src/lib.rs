@@ -6,6 +6,7 @@
 //! - [`discover`]: static code discovery (functions, blocks, jump tables);
 //! - `llvm` (feature): the semantics builder that emits LLVM IR, and whole-function lifting.
 
+pub mod arm;
 pub mod discover;
 pub mod elf;
 pub mod rv;

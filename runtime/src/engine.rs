@@ -196,7 +196,7 @@ pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
 /// Load a guest ELF for the interpreter.
 pub fn load_elf(bytes: Vec<u8>) -> Result<Loaded, RunError> {
     let image = GuestImage::parse(&bytes)?;
-    if image.isa != Isa::Riscv64 {
+    if !matches!(image.isa, Isa::Riscv64 | Isa::Aarch64) {
         return Err(RunError::UnsupportedIsa(image.isa.name().into()));
     }
     Ok(Loaded {
@@ -1109,6 +1109,9 @@ fn watch_translated_code(mem: &GuestMemory, t: Translation) -> Rewrites {
 /// Run a loaded guest to completion. Never returns on success: the process exits with
 /// the guest's status (or dies of the guest's fatal signal).
 pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, RunError> {
+    if loaded.image.isa == Isa::Aarch64 {
+        return crate::a64::run(&loaded.image, &loaded.image_bytes, cfg);
+    }
     let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);
     let li = load_image(&mem, &loaded.image, &loaded.image_bytes)
         .map_err(|e| RunError::Load(e.to_string()))?;

@@ -9,6 +9,8 @@
 //! - [`syscall`]: the Linux system call layer;
 //! - `sys`: unsafe host plumbing (calling translated code, signals).
 
+pub mod a64;
+pub mod concrete;
 pub mod engine;
 pub mod interp;
 pub mod link;

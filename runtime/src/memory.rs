@@ -1191,3 +1191,139 @@ pub fn page_align_up(x: u64) -> Option<u64> {
 pub fn page_align_down(x: u64) -> u64 {
     page_down(x)
 }
+
+/// Direct access to guest memory for interpreters executing guest loads, stores and
+/// atomics: `base + (addr & GUEST_ADDR_MASK)`, like translated code. Not checked
+/// against the mapping table: an unmapped or protected page faults on the host and the
+/// runtime's fault handler turns that into the guest's SIGSEGV. Made only by
+/// [`GuestMemory::raw`], so the base is always a live reservation.
+#[derive(Clone, Copy)]
+pub struct RawGuest {
+    base: *mut u8,
+}
+
+impl GuestMemory {
+    /// The interpreter's view of this memory (see [`RawGuest`]).
+    pub fn raw(&self) -> RawGuest {
+        RawGuest { base: self.base() }
+    }
+}
+
+impl RawGuest {
+    fn host(self, addr: u64) -> *mut u8 {
+        // The mask keeps every guest address inside the reservation (plus guard).
+        self.base
+            .wrapping_add((addr & vmx_lifter::state::GUEST_ADDR_MASK) as usize)
+    }
+
+    /// Load `size` (1, 2, 4, 8) bytes, zero-extended.
+    pub fn load(self, addr: u64, size: u32) -> u64 {
+        let p = self.host(addr);
+        // SAFETY: `p` is inside the reservation (masked address + at most 8 bytes, covered
+        // by the guard); faults are handled as described on [`RawGuest`].
+        unsafe {
+            match size {
+                1 => p.read() as u64,
+                2 => (p as *const u16).read_unaligned() as u64,
+                4 => (p as *const u32).read_unaligned() as u64,
+                _ => (p as *const u64).read_unaligned(),
+            }
+        }
+    }
+
+    /// Store the low `size` bytes of `v`.
+    pub fn store(self, addr: u64, v: u64, size: u32) {
+        let p = self.host(addr);
+        // SAFETY: as in `load`.
+        unsafe {
+            match size {
+                1 => p.write(v as u8),
+                2 => (p as *mut u16).write_unaligned(v as u16),
+                4 => (p as *mut u32).write_unaligned(v as u32),
+                _ => (p as *mut u64).write_unaligned(v),
+            }
+        }
+    }
+
+    /// Atomic read-modify-write of 1, 2, 4 or 8 bytes: `f` maps the old value to the new
+    /// one (`None`: leave it). Returns the old value. Bytes and halfwords go through a
+    /// compare-and-swap of their aligned 4-byte word.
+    pub fn rmw(self, addr: u64, size: u32, f: impl Fn(u64) -> Option<u64>) -> u64 {
+        use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+        if size == 8 {
+            // SAFETY: inside the reservation; host atomics on guest memory keep guest
+            // atomics atomic with respect to each other.
+            let at = unsafe { &*(self.host(addr) as *const AtomicU64) };
+            let mut old = at.load(SeqCst);
+            while let Some(new) = f(old) {
+                match at.compare_exchange(old, new, SeqCst, SeqCst) {
+                    Ok(_) => break,
+                    Err(cur) => old = cur,
+                }
+            }
+            return old;
+        }
+        let (word, shift, mask) = match size {
+            4 => (addr, 0, u32::MAX),
+            _ => (
+                addr & !3,
+                ((addr & 3) * 8) as u32,
+                if size == 1 { 0xff } else { 0xffff },
+            ),
+        };
+        // SAFETY: as above (aligned down to 4 bytes for sub-word accesses).
+        let at = unsafe { &*(self.host(word) as *const AtomicU32) };
+        let mut cur = at.load(SeqCst);
+        loop {
+            let old = ((cur >> shift) & mask) as u64;
+            let Some(new) = f(old) else { return old };
+            let next = (cur & !(mask << shift)) | ((new as u32 & mask) << shift);
+            match at.compare_exchange(cur, next, SeqCst, SeqCst) {
+                Ok(_) => return old,
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    /// Compare-and-swap of `size` bytes; returns the old value.
+    pub fn cas(self, addr: u64, expected: u64, new: u64, size: u32) -> u64 {
+        self.rmw(addr, size, |old| (old == expected).then_some(new))
+    }
+
+    /// 128-bit compare-and-swap (16-byte aligned; a misaligned address faults, as it
+    /// does on AArch64); returns the old value.
+    pub fn cas128(self, addr: u64, expected: u128, new: u128) -> u128 {
+        let p = self.host(addr) as *mut u128;
+        if std::arch::is_x86_feature_detected!("cmpxchg16b") {
+            let (old_lo, old_hi): (u64, u64);
+            // SAFETY: `p` is inside the reservation and the CPU has CMPXCHG16B (checked).
+            // RBX cannot be an asm operand (LLVM reserves it): the new value's low half
+            // is swapped into it and restored afterwards.
+            unsafe {
+                std::arch::asm!(
+                    "xchg {tmp}, rbx",
+                    "lock cmpxchg16b xmmword ptr [{p}]",
+                    "mov rbx, {tmp}",
+                    p = in(reg) p,
+                    tmp = inout(reg) new as u64 => _,
+                    inout("rax") expected as u64 => old_lo,
+                    inout("rdx") (expected >> 64) as u64 => old_hi,
+                    in("rcx") (new >> 64) as u64,
+                    options(nostack),
+                );
+            }
+            old_lo as u128 | (old_hi as u128) << 64
+        } else {
+            // Not atomic against other host threads, which is enough while guests are
+            // single-threaded.
+            // SAFETY: as above.
+            unsafe {
+                let old = p.read_unaligned();
+                if old == expected {
+                    p.write_unaligned(new);
+                }
+                old
+            }
+        }
+    }
+}

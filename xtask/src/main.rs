@@ -88,6 +88,8 @@ const PACKAGES: &[&str] = &[
     "gcc-riscv64-linux-gnu",
     "libc6-dev-riscv64-cross",
     "binutils-riscv64-linux-gnu",
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
     "qemu-user",
     "gcc",
     "libc6-dev",

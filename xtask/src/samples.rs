@@ -5,7 +5,8 @@
 //! `@TMPDIR@` is replaced by a fresh temporary directory), `<name>.stdin`, `<name>.env`
 //! (`KEY=VALUE` lines) and golden outputs `<name>.stdout`, `<name>.stderr` (absent = empty)
 //! and `<name>.status` (absent = 0). A `<name>.riscv-only` file (its text says why) marks a
-//! sample that has no native x86-64 build.
+//! sample that has no native x86-64 build; a `<name>.no-aarch64` file one that has no AArch64
+//! build (`samples/build/aarch64/`, run by `tests/samples_aarch64.rs`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ use crate::util::{self, capture, rel, root, stale, Captured, TempDir};
 
 pub const RISCV_CC: &str = "riscv64-linux-gnu-gcc";
 pub const NATIVE_CC: &str = "gcc";
+/// AArch64 guests; Debian's aarch64 `ld` links `-static` fine.
+pub const AARCH64_CC: &str = "aarch64-linux-gnu-gcc";
 pub const QEMU_RISCV: &str = "qemu-riscv64";
 /// Debian bookworm's riscv64 `ld` crashes on `-static`; LLVM's lld links these fine.
 pub const RISCV_LINK_FLAGS: &[&str] = &["-B/usr/lib/llvm-19/bin", "-fuse-ld=lld"];
@@ -27,7 +30,7 @@ pub const CFLAGS: &[&str] = &["-O2", "-Wall", "-Werror"];
 /// Placeholder in `.args` files for a per-run temporary directory.
 pub const TMPDIR_PLACEHOLDER: &str = "@TMPDIR@";
 
-/// The build flavours of every sample.
+/// The build flavours of the samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     Riscv64,
@@ -35,6 +38,7 @@ pub enum Arch {
     /// (`-march=rv64gc_zba_zbb_zbs`), so the samples exercise them as compiled code.
     Riscv64Zb,
     X86_64,
+    Aarch64,
 }
 
 impl Arch {
@@ -43,6 +47,7 @@ impl Arch {
             Arch::Riscv64 => "riscv64",
             Arch::Riscv64Zb => "riscv64-zb",
             Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
         }
     }
 
@@ -61,6 +66,11 @@ impl Arch {
             }
             Arch::X86_64 => {
                 let mut cmd = Command::new(NATIVE_CC);
+                cmd.arg("-static");
+                cmd
+            }
+            Arch::Aarch64 => {
+                let mut cmd = Command::new(AARCH64_CC);
                 cmd.arg("-static");
                 cmd
             }
@@ -92,6 +102,8 @@ pub struct Sample {
     pub env: Vec<(String, String)>,
     pub stdin: Option<Vec<u8>>,
     pub riscv_only: bool,
+    /// `<name>.no-aarch64` exists (it says why): no AArch64 build.
+    pub no_aarch64: bool,
 }
 
 impl Sample {
@@ -158,6 +170,7 @@ pub fn load_samples() -> Result<Vec<Sample>> {
         samples.push(Sample {
             stdin: read_opt("stdin")?,
             riscv_only: dir.join(format!("{name}.riscv-only")).exists(),
+            no_aarch64: dir.join(format!("{name}.no-aarch64")).exists(),
             name,
             source: path,
             args,
@@ -260,13 +273,16 @@ fn run_jobs(label: &str, jobs: Vec<Job>) -> Result<()> {
 
 /// `cargo xtask build-samples`
 pub fn build_samples() -> Result<()> {
-    check_tools(&[RISCV_CC, NATIVE_CC])?;
+    check_tools(&[RISCV_CC, NATIVE_CC, AARCH64_CC])?;
     let samples = load_samples()?;
     let mut jobs = Vec::new();
     for sample in &samples {
         let mut archs = vec![Arch::Riscv64, Arch::Riscv64Zb];
         if !sample.riscv_only {
             archs.push(Arch::X86_64);
+        }
+        if !sample.no_aarch64 {
+            archs.push(Arch::Aarch64);
         }
         for arch in archs {
             let output = sample.binary(arch);
@@ -321,7 +337,7 @@ fn bzip2_source_dir() -> Result<PathBuf> {
 
 /// `cargo xtask build-bzip2`
 pub fn build_bzip2() -> Result<()> {
-    check_tools(&[RISCV_CC, NATIVE_CC])?;
+    check_tools(&[RISCV_CC, NATIVE_CC, AARCH64_CC])?;
     let src = bzip2_source_dir()?;
     let files: Vec<PathBuf> = [
         "blocksort.c",
@@ -337,7 +353,7 @@ pub fn build_bzip2() -> Result<()> {
     .map(|f| src.join(f))
     .collect();
     let mut jobs = Vec::new();
-    for arch in [Arch::Riscv64, Arch::X86_64] {
+    for arch in [Arch::Riscv64, Arch::X86_64, Arch::Aarch64] {
         let output = build_dir(arch).join("bzip2");
         let mut cmd = arch.compiler();
         // Upstream's own flags (its Makefile), minus -Wall: this is not our code to fix.

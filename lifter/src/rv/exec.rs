@@ -9,7 +9,7 @@ use crate::sem::Sem;
 
 mod a;
 mod base;
-mod fp;
+pub(crate) mod fp;
 mod m;
 mod zb;
 

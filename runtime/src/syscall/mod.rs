@@ -108,6 +108,8 @@ pub struct Kernel {
     /// Host tid of the guest's main thread, which the guest sees as tid == pid
     /// (0 until the first syscall).
     main_tid: AtomicI32,
+    /// The guest is AArch64 ([`Kernel::set_aarch64`]).
+    aarch64: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -136,6 +138,7 @@ impl Kernel {
             threads: AtomicUsize::new(1),
             persona: AtomicU64::new(0),
             main_tid: AtomicI32::new(0),
+            aarch64: AtomicBool::new(false),
             exec_handler: std::sync::OnceLock::new(),
         }
     }
@@ -164,6 +167,28 @@ impl Kernel {
             st.x[2] = sp;
         }
         out
+    }
+
+    /// [`Kernel::handle`] for guests whose registers are not an `RvState` (AArch64:
+    /// number in `x8`, arguments in `x0..x5`): `sp` is the guest stack pointer. Returns
+    /// the result-register value, what to do, and the stack pointer a forked child
+    /// continues on (clone with a new stack), if any.
+    pub fn handle_args(&self, nr: u64, args: [u64; 6], sp: u64) -> (u64, SysOutcome, Option<u64>) {
+        signal::CURRENT_SP.with(|c| c.set(sp));
+        let (ret, out) = self.syscall(nr, args);
+        (ret, out, proc::CHILD_SP.with(|c| c.take()))
+    }
+
+    /// Selects the AArch64 variants of the few ABI details that differ from riscv64
+    /// (`uname` machine, `struct sigaction` with `sa_restorer`). Call before the guest
+    /// runs.
+    pub fn set_aarch64(&self) {
+        self.aarch64.store(true, Ordering::Relaxed);
+    }
+
+    /// Is the guest AArch64 (see [`Kernel::set_aarch64`])?
+    pub fn is_aarch64(&self) -> bool {
+        self.aarch64.load(Ordering::Relaxed)
     }
 
     /// Runs generic-table syscall `nr` with `args`; returns the `a0` value and what to do.
@@ -537,7 +562,9 @@ impl Kernel {
             }
             SET_ROBUST_LIST => proc::set_robust_list(self, a),
             GET_ROBUST_LIST => proc::get_robust_list(self, a),
-            RSEQ => return self.enosys(nr),
+            // As on a kernel built without CONFIG_RSEQ: glibc (2.35+, e.g. arm64's
+            // start-up) registers rseq and quietly carries on without it.
+            RSEQ => return Err(Errno::ENOSYS),
             UNAME => proc::uname(self, a),
             SYSINFO => proc::sysinfo(self, a),
             GETRUSAGE => proc::getrusage(self, a),

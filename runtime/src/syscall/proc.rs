@@ -61,8 +61,8 @@ pub(super) fn get_robust_list(k: &Kernel, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-/// The `struct utsname` the guest sees: the host's, with machine "riscv64".
-pub fn guest_utsname() -> Result<[u8; 390], Errno> {
+/// The `struct utsname` the guest sees: the host's, with the guest's machine name.
+pub fn guest_utsname(machine_name: &[u8]) -> Result<[u8; 390], Errno> {
     // SAFETY: `utsname` is a plain C struct of byte arrays; all-zero is valid.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: `u` is a live host `struct utsname`.
@@ -85,12 +85,16 @@ pub fn guest_utsname() -> Result<[u8; 390], Errno> {
     }
     let machine = &mut out[4 * 65..5 * 65];
     machine.fill(0);
-    machine[..7].copy_from_slice(b"riscv64");
+    machine[..machine_name.len()].copy_from_slice(machine_name);
     Ok(out)
 }
 
 pub(super) fn uname(k: &Kernel, a: &[u64; 6]) -> SysResult {
-    let u = guest_utsname()?;
+    let u = guest_utsname(if k.is_aarch64() {
+        b"aarch64"
+    } else {
+        b"riscv64"
+    })?;
     k.mem.write(a[0], &u)?;
     Ok(0)
 }

@@ -283,14 +283,16 @@ pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
     if act != 0 && (sig == SIGKILL || sig == SIGSTOP) {
         return Err(Errno::EINVAL);
     }
+    // arm64's `struct sigaction` has `sa_restorer` before the mask; riscv64's has none.
+    let (len, mask_word) = if k.is_aarch64() { (32, 3) } else { (24, 2) };
     let new = if act != 0 {
-        let mut b = [0u8; 24];
-        k.mem.read(act, &mut b)?;
+        let mut b = [0u8; 32];
+        k.mem.read(act, &mut b[..len])?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
         Some(SigAction {
             handler: w(0),
             flags: w(1),
-            mask: w(2) & !UNBLOCKABLE,
+            mask: w(mask_word) & !UNBLOCKABLE,
         })
     } else {
         None
@@ -318,11 +320,11 @@ pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
         old
     };
     if oact != 0 {
-        let mut b = [0u8; 24];
+        let mut b = [0u8; 32];
         b[..8].copy_from_slice(&old.handler.to_le_bytes());
         b[8..16].copy_from_slice(&old.flags.to_le_bytes());
-        b[16..].copy_from_slice(&old.mask.to_le_bytes());
-        k.mem.write(oact, &b)?;
+        b[mask_word * 8..mask_word * 8 + 8].copy_from_slice(&old.mask.to_le_bytes());
+        k.mem.write(oact, &b[..len])?;
     }
     Ok(0)
 }

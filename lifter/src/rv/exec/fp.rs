@@ -459,6 +459,16 @@ where
         return Some(pick(s, &x, &c, mode, x.r));
     }
     let frm = read_csr(s, csr::FRM)?;
+    Some(rounded_dyn(s, frm, rne, exact))
+}
+
+/// [`rounded`] in the dynamic mode `frm` (a value: 0 RNE, 1 RTZ, 2 RDN, 3 RUP, 4 RMM).
+fn rounded_dyn<S, R, X>(s: &mut S, frm: S::I, rne: R, exact: X) -> S::I
+where
+    S: Sem,
+    R: Fn(&mut S) -> S::I + Copy,
+    X: Fn(&mut S) -> Exact<S::I> + Copy,
+{
     let zero = s.imm(0);
     let not_rne = s.cmp(Cmp::Ne, frm, zero);
     let cold = move |s: &mut S| {
@@ -474,7 +484,7 @@ where
         }
         v
     };
-    Some(s.if_else(not_rne, cold, rne))
+    s.if_else(not_rne, cold, rne)
 }
 
 /// The exact result `x` of an operation, described relative to `r`, a value of
@@ -1018,5 +1028,54 @@ fn exact_from_int<S: Sem>(s: &mut S, w: FW, a: S::I, bits: u32, signed: bool) ->
             scale: None,
             zero_sign: None,
         },
+    }
+}
+
+/// Directed rounding for other front ends (AArch64's FPCR.RMode): each operation rounded
+/// in the dynamic mode `frm`, given as a value in RISC-V's encoding (0 RNE, 1 RTZ,
+/// 2 RDN, 3 RUP, 4 RMM). Results are not NaN-canonicalised.
+pub(crate) mod directed {
+    use super::*;
+
+    pub(crate) fn bin<S: Sem>(s: &mut S, frm: S::I, op: FBin, w: FW, a: S::I, b: S::I) -> S::I {
+        let rne = move |s: &mut S| s.fbin(op, w, a, b);
+        let exact = move |s: &mut S| exact_bin(s, op, w, a, b);
+        rounded_dyn(s, frm, rne, exact)
+    }
+
+    pub(crate) fn sqrt<S: Sem>(s: &mut S, frm: S::I, w: FW, a: S::I) -> S::I {
+        let rne = move |s: &mut S| s.fsqrt(w, a);
+        let exact = move |s: &mut S| exact_sqrt(s, w, a);
+        rounded_dyn(s, frm, rne, exact)
+    }
+
+    /// `a * b + c` with one rounding.
+    pub(crate) fn fma<S: Sem>(s: &mut S, frm: S::I, w: FW, a: S::I, b: S::I, c: S::I) -> S::I {
+        let rne = move |s: &mut S| s.ffma(w, a, b, c);
+        let exact = move |s: &mut S| exact_fma(s, w, a, b, c);
+        rounded_dyn(s, frm, rne, exact)
+    }
+
+    pub(crate) fn from_int<S: Sem>(
+        s: &mut S,
+        frm: S::I,
+        w: FW,
+        a: S::I,
+        bits: u32,
+        signed: bool,
+    ) -> S::I {
+        let rne = move |s: &mut S| s.fcvt_from_int(w, a, bits, signed);
+        if w == FW::D && bits == 32 {
+            return rne(s);
+        }
+        let exact = move |s: &mut S| exact_from_int(s, w, a, bits, signed);
+        rounded_dyn(s, frm, rne, exact)
+    }
+
+    /// Double to single.
+    pub(crate) fn narrow_d<S: Sem>(s: &mut S, frm: S::I, a: S::I) -> S::I {
+        let rne = move |s: &mut S| s.fcvt_float(FW::D, FW::S, a);
+        let exact = move |s: &mut S| narrow(s, a, None, None);
+        rounded_dyn(s, frm, rne, exact)
     }
 }
