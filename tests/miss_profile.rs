@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{riscv_sample, run, stats_field, vmx_cmd, Sample, TempDir};
+use common::{riscv_sample, run, run_translate, stats_field, vmx_cmd, Sample, TempDir};
 
 #[test]
 fn vmx_run_learns_from_its_misses() {
@@ -16,13 +16,13 @@ fn vmx_run_learns_from_its_misses() {
     let mut counts = Vec::new();
     let mut totals = Vec::new();
     for _ in 0..3 {
-        let out = run(
+        // `vmx run` translates on a miss: give it the translation timeout.
+        let out = run_translate(
             vmx_cmd()
                 .env("VMX_CACHE_DIR", cache.path())
                 .arg("run")
                 .arg("--stats=json")
                 .arg(&elf),
-            None,
         )
         .expect("vmx run");
         assert_eq!(
@@ -76,11 +76,7 @@ fn translate_with_profile_covers_interpreted_code() {
         dir.path().join("b.aot"),
         dir.path().join("p.txt"),
     );
-    run(
-        vmx_cmd().arg("translate").arg(&elf).arg("-o").arg(&aot1),
-        None,
-    )
-    .expect("translate");
+    run_translate(vmx_cmd().arg("translate").arg(&elf).arg("-o").arg(&aot1)).expect("translate");
     let first = run(
         vmx_cmd()
             .args(["exec", "--stats=json", "--profile-out"])
@@ -90,7 +86,7 @@ fn translate_with_profile_covers_interpreted_code() {
     )
     .expect("exec");
     assert!(stats_field(&first.stderr, "interp_insns") > 0);
-    run(
+    run_translate(
         vmx_cmd()
             .arg("translate")
             .arg("--profile")
@@ -98,7 +94,6 @@ fn translate_with_profile_covers_interpreted_code() {
             .arg(&elf)
             .arg("-o")
             .arg(&aot2),
-        None,
     )
     .expect("translate with profile");
     let second = run(vmx_cmd().args(["exec", "--stats=json"]).arg(&aot2), None).expect("exec");
