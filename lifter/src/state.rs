@@ -5,6 +5,12 @@
 
 use core::mem::offset_of;
 
+/// Revision of the contract between translated code and the runtime: the [`RvState`]
+/// layout, the helper functions and what translated code does at calls and exits. Bump
+/// it with any such change; the translator records it in its version string and the
+/// runtime refuses translations made for another revision.
+pub const STATE_ABI: u32 = 2;
+
 /// No reservation is held (LR/SC).
 pub const NO_RESERVATION: u64 = u64::MAX;
 

@@ -117,6 +117,8 @@ pub enum RunError {
     UnsupportedIsa(String),
     #[error("the .aot was translated for {0}, which this machine is not; re-translate it here")]
     HostMismatch(String),
+    #[error("the .aot was made by vmx {0}, whose translated code does not fit this runtime (it needs abi{1}); re-translate it")]
+    AbiMismatch(String, u32),
     #[error("cannot link the translated code: {0}")]
     Link(#[from] LinkError),
     #[error("cannot set up guest memory: {0}")]
@@ -147,6 +149,13 @@ pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
     let aot = AotFile::from_bytes(bytes)?;
     if aot.header.guest_isa != Isa::Riscv64.name() {
         return Err(RunError::UnsupportedIsa(aot.header.guest_isa));
+    }
+    let abi = format!("+abi{}", vmx_lifter::state::STATE_ABI);
+    if !aot.header.translator_version.ends_with(&abi) {
+        return Err(RunError::AbiMismatch(
+            aot.header.translator_version,
+            vmx_lifter::state::STATE_ABI,
+        ));
     }
     if aot.header.host_triple != "x86_64-unknown-linux-gnu" {
         return Err(RunError::HostMismatch(aot.header.host_triple));

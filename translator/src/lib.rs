@@ -22,8 +22,9 @@ use vmx_lifter::discover::{discover, Function, Program};
 use vmx_lifter::elf::{ElfError, GuestImage, Isa};
 use vmx_lifter::llvm::{declare_guest_fn, lift_function, symbol_name, LiftError};
 
-/// The translator's version, recorded in every `.aot` and part of every cache key.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+llvm19");
+/// The translator's version, recorded in every `.aot` and part of every cache key. The
+/// `abiN` part is [`vmx_lifter::state::STATE_ABI`] (a test keeps them equal).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+llvm19+abi2");
 
 /// The exact version of the LLVM linked in (e.g. `"19.1.7"`): part of every cache key, so
 /// builds against different LLVM releases never share translations.
@@ -286,4 +287,17 @@ pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats)
         profile_pcs: profile,
     };
     Ok((AotFile { header, payload }, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_names_the_state_abi() {
+        let abi = format!("+abi{}", vmx_lifter::state::STATE_ABI);
+        assert!(
+            super::VERSION.ends_with(&abi),
+            "{} vs {abi}",
+            super::VERSION
+        );
+    }
 }
