@@ -95,6 +95,7 @@ sample_tests!(
     exit_status,
     file_io,
     float_printf,
+    fp_kernels,
     fp_rounding,
     hello,
     malloc_heavy,
