@@ -1169,8 +1169,11 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         }
         _ => None,
     };
-    let rewrites = match (cfg.engine, loaded.code) {
-        (EngineKind::Aot, Some(t)) => Some(watch_translated_code(&mem, t)),
+    // The translated engine owns the linked code from here on; the checking engine's
+    // copies of the function pointers need it to stay mapped in `loaded`.
+    let mut loaded = loaded;
+    let rewrites = match cfg.engine {
+        EngineKind::Aot => loaded.code.take().map(|t| watch_translated_code(&mem, t)),
         _ => None,
     };
     let sigreturn_trampoline = crate::signal::map_trampoline(&mem).map_err(RunError::Memory)?;
