@@ -386,7 +386,7 @@ mod tests {
         let file = sample();
         let bytes = file.to_bytes();
         assert_eq!(&bytes[..8], b"VMXAOT\r\n");
-        assert_eq!(&bytes[8..12], &1u32.to_le_bytes());
+        assert_eq!(&bytes[8..12], &FORMAT_VERSION.to_le_bytes());
         let back = AotFile::from_bytes(&bytes).unwrap();
         assert_eq!(back.payload, file.payload);
         // Header equal except for the computed fields.
@@ -439,7 +439,7 @@ mod tests {
     #[test]
     fn version_checked_before_header() {
         let mut bytes = sample().to_bytes();
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         // Garble the header too: the version error must still win.
         for b in &mut bytes[16..40] {
             *b = 0xFF;
@@ -448,13 +448,16 @@ mod tests {
         assert_eq!(
             err,
             AotError::Version {
-                found: 2,
-                expected: 1
+                found: FORMAT_VERSION + 1,
+                expected: FORMAT_VERSION
             }
         );
         assert_eq!(
             err.to_string(),
-            "made by an incompatible vmx: format version 2, this vmx reads version 1"
+            format!(
+                "made by an incompatible vmx: format version {}, this vmx reads version {FORMAT_VERSION}",
+                FORMAT_VERSION + 1
+            )
         );
         assert_eq!(read_header(&bytes).unwrap_err(), err);
     }
