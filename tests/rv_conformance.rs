@@ -124,22 +124,6 @@ fn operand_registers(case: &mut Case, i: &Insn) {
     }
 }
 
-fn random_state(rng: &mut Rng) -> State {
-    let mut st = State::default();
-    for r in 1..32 {
-        st.x[r] = rng.int();
-    }
-    for r in 0..32 {
-        st.f[r] = rng.freg();
-    }
-    // Any valid dynamic rounding mode, random accrued flags.
-    st.fcsr = rng.below(5) << 5 | rng.next() & 0x1f;
-    for b in st.data.iter_mut() {
-        *b = rng.next() as u8;
-    }
-    st
-}
-
 fn uses_x31(i: &Insn) -> bool {
     [i.rd, i.rs1, i.rs2, i.rs3].contains(&31)
 }
@@ -213,7 +197,7 @@ fn straight_cases(golden: &[GoldenInsn], rng: &mut Rng) -> Vec<Case> {
         };
         operand_registers(&mut case, i);
         for s in 0..STATES {
-            let mut st = random_state(rng);
+            let mut st = State::random(rng);
             if accesses_memory(i.op) {
                 let atomic = i.op.ext() == Ext::A;
                 // Every other state of a plain load/store is misaligned.
@@ -286,7 +270,7 @@ fn control_cases(golden: &[GoldenInsn], rng: &mut Rng) -> Vec<Case> {
         };
         operand_registers(&mut case, i);
         for s in 0..STATES {
-            let mut st = random_state(rng);
+            let mut st = State::random(rng);
             if i.op == Op::Jalr {
                 st.addr.push((i.rs1, Addr::Target(-i.imm)));
             } else if s % 2 == 1 {
@@ -318,7 +302,7 @@ fn hand_case(title: &str, mnemonics: &[&str], code: &[&str], x: &[u8], states: V
 }
 
 fn state_with(rng: &mut Rng, regs: &[(u8, u64)]) -> State {
-    let mut st = random_state(rng);
+    let mut st = State::random(rng);
     for &(r, v) in regs {
         st.x[r as usize] = v;
     }
@@ -369,7 +353,7 @@ fn hand_cases(rng: &mut Rng) -> Vec<Case> {
             ];
             let code: Vec<&str> = code.iter().map(String::as_str).collect();
             let title = format!("{mn} reading {name} twice");
-            let states = (0..2).map(|_| random_state(rng)).collect();
+            let states = (0..2).map(|_| State::random(rng)).collect();
             cases.push(hand_case(&title, &[mn], &code, &[10, 11, 12, 13], states));
         }
     }
@@ -384,7 +368,7 @@ fn hand_cases(rng: &mut Rng) -> Vec<Case> {
             let code: Vec<&str> = code.iter().map(String::as_str).collect();
             let states = (0..3)
                 .map(|_| {
-                    let mut st = random_state(rng);
+                    let mut st = State::random(rng);
                     st.addr.push((11, Addr::Data(64)));
                     st.addr.push((14, Addr::Data(64 + size)));
                     st
@@ -402,7 +386,7 @@ fn hand_cases(rng: &mut Rng) -> Vec<Case> {
         }
     }
 
-    let states = (0..2).map(|_| random_state(rng)).collect();
+    let states = (0..2).map(|_| State::random(rng)).collect();
     cases.push(hand_case(
         "c.nop",
         &["c.nop"],

@@ -151,17 +151,7 @@ fn instruction(rng: &mut Rng, t: &Template) -> Option<(Insn, u32)> {
 }
 
 fn random_state(rng: &mut Rng) -> State {
-    let mut st = State::default();
-    for r in 1..32 {
-        st.x[r] = rng.int();
-    }
-    for r in 0..32 {
-        st.f[r] = rng.freg();
-    }
-    st.fcsr = rng.below(5) << 5 | rng.next() & 0x1f;
-    for b in st.data.iter_mut() {
-        *b = rng.next() as u8;
-    }
+    let mut st = State::random(rng);
     st.addr.push((BASE, Addr::Data(DATA_LEN as i64 / 2)));
     st
 }

@@ -63,6 +63,25 @@ pub struct State {
     pub data: [u8; DATA_LEN],
 }
 
+impl State {
+    /// Random registers (corner values over-represented), a valid dynamic rounding mode
+    /// with random accrued flags, and random memory.
+    pub fn random(rng: &mut crate::common::rng::Rng) -> State {
+        let mut st = State::default();
+        for r in 1..32 {
+            st.x[r] = rng.int();
+        }
+        for r in 0..32 {
+            st.f[r] = rng.freg();
+        }
+        st.fcsr = rng.below(5) << 5 | rng.next() & 0x1f;
+        for b in st.data.iter_mut() {
+            *b = rng.next() as u8;
+        }
+        st
+    }
+}
+
 impl Default for State {
     fn default() -> Self {
         State {
