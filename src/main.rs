@@ -100,6 +100,10 @@ struct ExecArgs {
     /// Append the pcs the interpreter had to run to this file (a miss profile).
     #[arg(long = "profile-out", env = "VMX_PROFILE_OUT")]
     profile_out: Option<PathBuf>,
+    /// Wait for gdb on 127.0.0.1:PORT before the first guest instruction (like
+    /// qemu-user's -g; 0 picks a free port, printed on stderr).
+    #[arg(short = 'g', long = "gdb", value_name = "PORT", env = "VMX_GDB")]
+    gdb: Option<u16>,
     #[command(flatten)]
     translate: TranslateOpts,
     /// The program and its arguments.
@@ -290,6 +294,7 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
             .collect(),
         exe_path: std::fs::canonicalize(&program).unwrap_or(program.clone()),
         profile_out,
+        gdb: a.gdb,
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())

@@ -21,7 +21,8 @@ use vmx_lifter::elf::{ElfError, GuestImage, Isa};
 use vmx_lifter::sem::Trap;
 use vmx_lifter::state::RvState;
 
-use crate::interp::{run_block, BlockCache, BlockExit};
+use crate::gdb::Debugger;
+use crate::interp::{run_block_prefix, BlockCache, BlockExit};
 use crate::link::{link, LinkError, LinkedCode};
 use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
 use crate::process::{load_image, setup_stack};
@@ -104,6 +105,9 @@ pub struct RunConfig {
     pub exe_path: PathBuf,
     /// Where to append the pcs the interpreter ran (the miss profile), if anywhere.
     pub profile_out: Option<PathBuf>,
+    /// Serve gdb on this port of 127.0.0.1 (0: any free port, printed); the guest waits
+    /// for gdb before its first instruction.
+    pub gdb: Option<u16>,
 }
 
 /// Why a guest could not be started.
@@ -125,6 +129,8 @@ pub enum RunError {
     Memory(String),
     #[error("cannot load the guest image: {0}")]
     Load(String),
+    #[error("gdb: {0}")]
+    Gdb(String),
 }
 
 /// A guest ready to run: its image and, for `.aot` files, the linked host code.
@@ -334,6 +340,8 @@ struct Engine {
     check: Option<Checker>,
     /// Guest address of the `rt_sigreturn` trampoline handlers return to.
     sigreturn_trampoline: u64,
+    /// The gdb stub, when `-g` asked for one.
+    debug: Option<Arc<Debugger>>,
 }
 
 /// Translated functions whose guest code the guest rewrote, and what is needed to find
@@ -406,6 +414,15 @@ enum Stop {
     },
 }
 
+/// How much of a block [`Engine::interpret`] runs.
+#[derive(Clone, Copy)]
+enum Limit<'a> {
+    Block,
+    One,
+    /// Up to (not including) the next instruction with a breakpoint.
+    Breakpoint(&'a Debugger),
+}
+
 impl Engine {
     fn run_until(&self, st: *mut RvState, stop: Stop) {
         let base = self.mem.base();
@@ -449,6 +466,22 @@ impl Engine {
                     }
                 }
             }
+            if let Some(d) = &self.debug {
+                if d.checking() {
+                    // Under gdb with breakpoints, watchpoints or a step: one interpreted
+                    // instruction at a time.
+                    if !d.before_insn(s) {
+                        let limit = if d.per_insn() {
+                            Limit::One
+                        } else {
+                            Limit::Breakpoint(d)
+                        };
+                        self.interpret(s, limit);
+                        d.after_insn(s);
+                    }
+                    continue;
+                }
+            }
             if let Some(f) = self.translated(pc) {
                 // SAFETY: `f` comes from the linked translation; see `call_guest`.
                 unsafe { call_guest(f, st, base) };
@@ -457,7 +490,7 @@ impl Engine {
             if self.check.is_some() && self.check_call(st) {
                 continue;
             }
-            self.interpret_block(s);
+            self.interpret(s, Limit::Block);
         }
     }
 
@@ -693,7 +726,8 @@ impl Engine {
             .is_some_and(|r| r.binary_search(&pc).is_ok())
     }
 
-    fn interpret_block(&self, s: &mut RvState) {
+    /// Interprets the block at `s.pc`, or the part of it `limit` allows.
+    fn interpret(&self, s: &mut RvState, limit: Limit) {
         let pc = s.pc;
         let block = BLOCKS.with(|c| c.borrow_mut().get(&self.mem, pc));
         let Some(block) = block else {
@@ -710,8 +744,18 @@ impl Engine {
                 .entry(pc)
                 .or_default() += 1;
         }
+        let limit = match limit {
+            Limit::Block => usize::MAX,
+            Limit::One => 1,
+            Limit::Breakpoint(d) => block
+                .insns
+                .iter()
+                .skip(1)
+                .position(|&(pc, _)| d.is_breakpoint(pc))
+                .map_or(usize::MAX, |i| i + 1),
+        };
         let before = s.interp_insns;
-        let exit = run_block(s, self.mem.base(), &block);
+        let exit = run_block_prefix(s, self.mem.base(), &block, limit);
         self.interp_insns
             .fetch_add(s.interp_insns - before, Ordering::Relaxed);
         match exit {
@@ -789,6 +833,9 @@ impl Engine {
     /// everything pending and unblocked.
     fn poll_signals(&self, s: &mut RvState) {
         s.signal_poll = 0;
+        if let Some(d) = &self.debug {
+            d.poll_interrupt(s);
+        }
         for (sig, code, pid) in take_forwarded() {
             self.post_forwarded(sig, code, pid);
         }
@@ -879,6 +926,9 @@ impl Engine {
     }
 
     fn exit(&self, code: i32) -> ! {
+        if let Some(d) = &self.debug {
+            d.exited(code);
+        }
         self.finish();
         std::process::exit(code)
     }
@@ -1119,8 +1169,25 @@ fn watch_translated_code(mem: &GuestMemory, t: Translation) -> Rewrites {
 /// the guest's status (or dies of the guest's fatal signal).
 pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, RunError> {
     if loaded.image.isa == Isa::Aarch64 {
+        if cfg.gdb.is_some() {
+            return Err(RunError::Gdb(
+                "the gdb stub supports riscv64 guests only (so far)".into(),
+            ));
+        }
         return crate::a64::run(&loaded.image, &loaded.image_bytes, cfg);
     }
+    if cfg.gdb.is_some() && cfg.engine == EngineKind::Check {
+        return Err(RunError::Gdb(
+            "the gdb stub does not work with --engine=check".into(),
+        ));
+    }
+    let listener = match cfg.gdb {
+        Some(port) => Some(
+            crate::gdb::listen(port)
+                .map_err(|e| RunError::Gdb(format!("cannot listen on 127.0.0.1:{port}: {e}")))?,
+        ),
+        None => None,
+    };
     let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);
     let li = load_image(&mem, &loaded.image, &loaded.image_bytes)
         .map_err(|e| RunError::Load(e.to_string()))?;
@@ -1178,6 +1245,10 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
     };
     let sigreturn_trampoline = crate::signal::map_trampoline(&mem).map_err(RunError::Memory)?;
     let base = mem.base() as usize;
+    let debug = match listener {
+        Some(l) => Some(Debugger::start(l, mem.clone()).map_err(|e| RunError::Gdb(e.to_string()))?),
+        None => None,
+    };
     let state = Engine {
         mem,
         kernel,
@@ -1192,6 +1263,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         interp_insns: AtomicU64::new(0),
         check,
         sigreturn_trampoline,
+        debug,
     };
     if ENGINE.set(state).is_err() {
         return Err(RunError::Memory(
@@ -1212,6 +1284,9 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
             };
             st.x[2] = sp;
             set_poll_flag(std::ptr::addr_of_mut!(st.signal_poll));
+            if let Some(d) = &engine().debug {
+                d.initial_stop(&mut st);
+            }
             engine().run_until(&mut st, Stop::Never);
             unreachable!("the run loop only ends by exiting");
         })

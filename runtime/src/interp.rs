@@ -102,6 +102,17 @@ fn decode_block(mem: &GuestMemory, start: u64) -> Option<DecodedBlock> {
 /// Execute a decoded block. Returns how it ended; counts retired instructions in
 /// `st.interp_insns`.
 pub fn run_block(st: &mut RvState, base: *mut u8, block: &DecodedBlock) -> BlockExit {
+    run_block_prefix(st, base, block, usize::MAX)
+}
+
+/// Execute at most the first `limit` instructions of a decoded block (the debugger runs
+/// one at a time), like [`run_block`].
+pub fn run_block_prefix(
+    st: &mut RvState,
+    base: *mut u8,
+    block: &DecodedBlock,
+    limit: usize,
+) -> BlockExit {
     let mut it = Interp {
         st,
         base,
@@ -110,7 +121,7 @@ pub fn run_block(st: &mut RvState, base: *mut u8, block: &DecodedBlock) -> Block
         trap: None,
         fence_i: false,
     };
-    for (pc, insn) in &block.insns {
+    for (pc, insn) in block.insns.iter().take(limit) {
         it.pc = *pc;
         it.next = pc + insn.len as u64;
         exec(&mut it, insn);

@@ -2,6 +2,7 @@
 //!
 //! - [`engine`]: loads a translation, runs the guest, dispatches between translated code
 //!   and the interpreter;
+//! - [`gdb`]: the GDB remote-protocol server (`vmx exec -g PORT`);
 //! - [`interp`]: the interpreter (the shared semantics on concrete values);
 //! - [`link`]: the in-process linker for the translated host objects;
 //! - [`memory`]: the guest address space (one reserved host region);
@@ -12,6 +13,7 @@
 pub mod a64;
 pub mod concrete;
 pub mod engine;
+pub mod gdb;
 pub mod interp;
 pub mod link;
 pub mod memory;

@@ -22,6 +22,13 @@ pub unsafe fn call_guest(f: GuestFn, st: *mut RvState, mem: *mut u8) {
 /// Terminate the process with `sig`, as the kernel would for a native process with the
 /// default action (no core file: a 64 GiB reservation is not worth dumping).
 pub fn die_with_signal(sig: i32) -> ! {
+    let hook = DEATH_HOOK.swap(std::ptr::null_mut(), Ordering::SeqCst);
+    if !hook.is_null() {
+        // SAFETY: only `set_death_hook` stores here, always a `fn(i32)`; swapping it out
+        // first means it runs at most once even if it dies itself.
+        let hook = unsafe { std::mem::transmute::<*mut (), fn(i32)>(hook) };
+        hook(sig);
+    }
     // SAFETY: plain syscalls with valid arguments; async-signal-safe, so this may also
     // run inside the fault handler.
     unsafe {
@@ -38,6 +45,15 @@ pub fn die_with_signal(sig: i32) -> ! {
         libc::raise(sig);
         libc::_exit(128 + sig)
     }
+}
+
+/// Called once before the process dies of a guest signal (the gdb stub reports it).
+static DEATH_HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Registers `hook` to run (once) before [`die_with_signal`] kills the process. It may
+/// run inside the host fault handler, on the guest thread's alternate signal stack.
+pub fn set_death_hook(hook: fn(i32)) {
+    DEATH_HOOK.store(hook as *mut (), Ordering::SeqCst);
 }
 
 static GUEST_BASE: AtomicUsize = AtomicUsize::new(0);
@@ -194,6 +210,17 @@ pub fn set_host_disposition(sig: i32, d: HostDisposition) {
 /// Registers the guest thread's `RvState::signal_poll` for the forwarding handler.
 pub fn set_poll_flag(flag: *mut u64) {
     POLL_FLAG.store(flag, Ordering::SeqCst);
+}
+
+/// Makes the guest thread look at its pending events soon, as a forwarded signal does
+/// (translated loops poll `RvState::signal_poll`).
+pub fn request_poll() {
+    let flag = POLL_FLAG.load(Ordering::SeqCst);
+    if !flag.is_null() {
+        // SAFETY: as in `on_forwarded`: the guest thread's `RvState` lives until the
+        // process exits, and the store is atomic.
+        unsafe { AtomicU64::from_ptr(flag) }.store(1, Ordering::SeqCst);
+    }
 }
 
 /// Takes the signals that arrived since the last call: (signal, si_code, si_pid).

@@ -95,6 +95,8 @@ const PACKAGES: &[&str] = &[
     "libc6-dev",
     // The remote cache tier's tests start a real Redis on 127.0.0.1 (tests/cache.rs).
     "redis-server",
+    // tests/gdb.rs drives it against `vmx exec -g`.
+    "gdb-multiarch",
 ];
 
 fn is_root() -> bool {

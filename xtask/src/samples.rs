@@ -25,7 +25,9 @@ pub const AARCH64_CC: &str = "aarch64-linux-gnu-gcc";
 pub const QEMU_RISCV: &str = "qemu-riscv64";
 /// Debian bookworm's riscv64 `ld` crashes on `-static`; LLVM's lld links these fine.
 pub const RISCV_LINK_FLAGS: &[&str] = &["-B/usr/lib/llvm-19/bin", "-fuse-ld=lld"];
-pub const CFLAGS: &[&str] = &["-O2", "-Wall", "-Werror"];
+/// `-g`: debug information for `vmx exec -g` sessions (tests/gdb.rs); GCC's code
+/// generation does not depend on it.
+pub const CFLAGS: &[&str] = &["-O2", "-g", "-Wall", "-Werror"];
 
 /// Placeholder in `.args` files for a per-run temporary directory.
 pub const TMPDIR_PLACEHOLDER: &str = "@TMPDIR@";
