@@ -10,8 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vmx_aot_cache::cache::Source;
 use vmx_aot_cache::format::write_atomically;
 use vmx_runtime::engine::{self, EngineKind, RunConfig, StatsFormat};
+use vmx_runtime::stats::CacheUse;
 use vmx_translator::{translate, Options};
 
 /// Run foreign-ISA Linux programs on x86-64: translate them ahead of time with LLVM,
@@ -232,6 +234,7 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
     };
     let is_aot = bytes.starts_with(&vmx_aot_cache::format::MAGIC);
     let mut profile_out = a.profile_out.clone();
+    let mut cache_use = None;
     // AArch64 has no translation yet: `vmx run` interprets it.
     let a64_run =
         through_cache.is_some() && matches!(a.engine, EngineArg::Aot) && is_aarch64_elf(&bytes);
@@ -244,11 +247,19 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
         (_, true, _) => engine::load_aot(&bytes),
         (EngineArg::Aot | EngineArg::Check, false, Some(cache)) => {
             let (aot, profile) = match known {
-                Some(known) => known,
+                Some(known) => {
+                    cache_use = Some(CacheUse::Hit);
+                    known
+                }
                 None => {
-                    let (aot, _, profile) =
+                    let (aot, source, profile) =
                         cache_cmd::cached_translation(&cache.open()?, &bytes, &a.translate)
                             .with_context(|| format!("{}", program.display()))?;
+                    cache_use = Some(match source {
+                        Source::Local | Source::AfterWait => CacheUse::Hit,
+                        Source::Remote => CacheUse::RemoteHit,
+                        Source::Translated => CacheUse::Miss,
+                    });
                     (aot, profile)
                 }
             };
@@ -295,6 +306,7 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
         exe_path: std::fs::canonicalize(&program).unwrap_or(program.clone()),
         profile_out,
         gdb: a.gdb,
+        cache: cache_use,
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())

@@ -12,6 +12,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::stats::{CacheUse, Phase, PhaseTimes, Report};
+
 use vmx_lifter::arm::decode::{flow, Flow};
 use vmx_lifter::arm::exec::exec;
 use vmx_lifter::arm::sem::{A64Sem, SysReg, VBin, VShift, VUn, Vec128};
@@ -441,6 +443,10 @@ struct Runner {
     start: Instant,
     interp_blocks: u64,
     syscalls: u64,
+    /// Interpreter and system-call time (only measured with `--stats`).
+    times: PhaseTimes,
+    peak_memory: u64,
+    cache: Option<CacheUse>,
 }
 
 impl Runner {
@@ -492,6 +498,9 @@ impl Runner {
     /// `svc #0`: number in `x8`, arguments in `x0..x5`, result in `x0`.
     fn syscall(&mut self, st: &mut A64State) {
         self.syscalls += 1;
+        if self.stats.is_some() {
+            self.times.enter(Phase::Syscall);
+        }
         let mut n = st.x[8];
         let mut args = [st.x[0], st.x[1], st.x[2], st.x[3], st.x[4], st.x[5]];
         if n == RENAMEAT {
@@ -524,33 +533,28 @@ impl Runner {
         if matches!(n, nr::MMAP | nr::MUNMAP | nr::MPROTECT | nr::MREMAP) {
             self.blocks.clear();
         }
+        if self.stats.is_some() {
+            if matches!(n, nr::BRK | nr::MMAP | nr::MREMAP) {
+                self.peak_memory = self.peak_memory.max(self.mem.mapped_bytes());
+            }
+            self.times.enter(Phase::Interp);
+        }
         st.pc += 4;
     }
 
     fn finish(&self, st: &A64State) {
         let Some(fmt) = self.stats else { return };
+        self.times.flush();
         let wall = self.start.elapsed().as_secs_f64();
-        let fields = [
-            ("interp_insns", st.interp_insns),
-            ("interp_blocks", self.interp_blocks),
-            ("syscalls", self.syscalls),
-            ("translated_functions", 0),
-        ];
-        let text = match fmt {
-            StatsFormat::Json => {
-                let body: Vec<String> =
-                    fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-                format!("{{\"wall_seconds\":{wall:.6},{}}}\n", body.join(","))
-            }
-            StatsFormat::Text => {
-                let mut s = format!("vmx stats: wall {wall:.3} s\n");
-                for (k, v) in fields {
-                    s.push_str(&format!("vmx stats: {k:<22} {v}\n"));
-                }
-                s
-            }
-        };
-        let _ = std::io::stderr().write_all(text.as_bytes());
+        let mut r = Report::new("interp", wall, &self.times, self.peak_memory, self.cache);
+        r.count("translated_insns", 0);
+        r.count("interp_insns", st.interp_insns);
+        r.count("interp_blocks", self.interp_blocks);
+        r.count("dispatch_hits", 0);
+        r.count("dispatch_misses", 0);
+        r.count("syscalls", self.syscalls);
+        r.count("translated_functions", 0);
+        r.print(fmt);
     }
 }
 
@@ -576,6 +580,7 @@ pub fn run(
     kernel.set_aarch64();
     let entry = li.entry;
     let stats = cfg.stats;
+    let cache = cfg.cache;
     let guest = std::thread::Builder::new()
         .name("guest".into())
         .stack_size(64 << 20)
@@ -594,7 +599,14 @@ pub fn run(
                 start: Instant::now(),
                 interp_blocks: 0,
                 syscalls: 0,
+                times: PhaseTimes::default(),
+                peak_memory: 0,
+                cache,
             };
+            if r.stats.is_some() {
+                r.peak_memory = r.mem.mapped_bytes();
+                r.times.enter(Phase::Interp);
+            }
             r.run(&mut st)
         })
         .map_err(|e| RunError::Memory(format!("cannot start the guest thread: {e}")))?;

@@ -27,6 +27,7 @@ use crate::link::{link, LinkError, LinkedCode};
 use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
 use crate::process::{load_image, setup_stack};
 use crate::signal::{SigDetail, SigInfo};
+use crate::stats::{CacheUse, Phase, PhaseTimes, Report};
 use crate::sys::{
     block_forwardable_signals, call_guest, die_with_signal, exit_now, fork, install_fault_handler,
     set_poll_flag, take_forwarded, wait_child, Fork, GuestFn,
@@ -108,6 +109,8 @@ pub struct RunConfig {
     /// Serve gdb on this port of 127.0.0.1 (0: any free port, printed); the guest waits
     /// for gdb before its first instruction.
     pub gdb: Option<u16>,
+    /// Where `vmx run` found the translation (for `--stats`); `None` for `vmx exec`.
+    pub cache: Option<CacheUse>,
 }
 
 /// Why a guest could not be started.
@@ -330,6 +333,12 @@ struct Engine {
     stats: Stats,
     stats_format: Option<StatsFormat>,
     start: Instant,
+    /// Time per phase (only measured with `--stats`).
+    times: PhaseTimes,
+    /// Largest guest mapping total seen (bytes; only measured with `--stats`).
+    peak_memory: AtomicU64,
+    cache: Option<CacheUse>,
+    kind: EngineKind,
     /// Block start pcs the interpreter ran, with counts (the miss profile).
     misses: Mutex<HashMap<u64, u64>>,
     profile_out: Option<PathBuf>,
@@ -424,7 +433,32 @@ enum Limit<'a> {
 }
 
 impl Engine {
+    /// Switches the calling thread's [`Phase`] when `--stats` measures time; returns the
+    /// previous phase.
+    fn phase(&self, p: Phase) -> Phase {
+        if self.stats_format.is_some() {
+            self.times.enter(p)
+        } else {
+            p
+        }
+    }
+
+    /// Notes the guest's current mapping total for the peak (with `--stats`).
+    fn note_memory(&self) {
+        if self.stats_format.is_some() {
+            self.peak_memory
+                .fetch_max(self.mem.mapped_bytes(), Ordering::Relaxed);
+        }
+    }
+
+    /// Runs guest code until `stop` (see [`Stop`]).
     fn run_until(&self, st: *mut RvState, stop: Stop) {
+        let outer = self.phase(Phase::Other);
+        self.run_loop(st, stop);
+        self.phase(outer);
+    }
+
+    fn run_loop(&self, st: *mut RvState, stop: Stop) {
         let base = self.mem.base();
         loop {
             // SAFETY: `st` is this guest thread's state; no other reference is live while
@@ -483,8 +517,10 @@ impl Engine {
                 }
             }
             if let Some(f) = self.translated(pc) {
+                let prev = self.phase(Phase::Translated);
                 // SAFETY: `f` comes from the linked translation; see `call_guest`.
                 unsafe { call_guest(f, st, base) };
+                self.phase(prev);
                 continue;
             }
             if self.check.is_some() && self.check_call(st) {
@@ -728,6 +764,8 @@ impl Engine {
 
     /// Interprets the block at `s.pc`, or the part of it `limit` allows.
     fn interpret(&self, s: &mut RvState, limit: Limit) {
+        // No switch back: consecutive blocks stay in this phase; `run_until` restores.
+        self.phase(Phase::Interp);
         let pc = s.pc;
         let block = BLOCKS.with(|c| c.borrow_mut().get(&self.mem, pc));
         let Some(block) = block else {
@@ -787,6 +825,7 @@ impl Engine {
             }
             return;
         }
+        let prev = self.phase(Phase::Syscall);
         match self.kernel.handle(s) {
             SysOutcome::Continue => {}
             SysOutcome::Exit(code) => self.exit(code),
@@ -795,6 +834,10 @@ impl Engine {
                 die_with_signal(sig)
             }
         }
+        if matches!(nr, nr::BRK | nr::MMAP | nr::MREMAP) {
+            self.note_memory();
+        }
+        self.phase(prev);
         // Guest code may have changed: drop decoded blocks (and, for an explicit
         // instruction-cache flush, stale translations).
         if nr == nr::RISCV_FLUSH_ICACHE {
@@ -949,49 +992,46 @@ impl Engine {
             }
         }
         let Some(fmt) = self.stats_format else { return };
+        self.times.flush();
         let wall = self.start.elapsed().as_secs_f64();
         let st = &self.stats;
-        let fields = [
-            (
-                "translated_insns",
-                st.translated_insns.load(Ordering::Relaxed),
-            ),
-            ("interp_insns", self.interp_insns.load(Ordering::Relaxed)),
-            ("interp_blocks", st.interp_blocks.load(Ordering::Relaxed)),
-            ("interp_block_pcs", misses.len() as u64),
-            ("dispatch_hits", st.dispatch_hits.load(Ordering::Relaxed)),
-            (
-                "dispatch_misses",
-                st.dispatch_misses.load(Ordering::Relaxed),
-            ),
-            ("syscalls", st.syscalls.load(Ordering::Relaxed)),
-            ("translated_functions", self.funcs.len() as u64),
-            (
-                "rewritten_functions",
-                st.rewritten_functions.load(Ordering::Relaxed),
-            ),
-            (
-                "checked_calls",
-                self.check
-                    .as_ref()
-                    .map_or(0, |c| c.total.load(Ordering::Relaxed)),
-            ),
-        ];
-        let text = match fmt {
-            StatsFormat::Json => {
-                let body: Vec<String> =
-                    fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-                format!("{{\"wall_seconds\":{wall:.6},{}}}\n", body.join(","))
-            }
-            StatsFormat::Text => {
-                let mut s = format!("vmx stats: wall {wall:.3} s\n");
-                for (k, v) in fields {
-                    s.push_str(&format!("vmx stats: {k:<22} {v}\n"));
-                }
-                s
-            }
+        let engine = match self.kind {
+            EngineKind::Aot => "aot",
+            EngineKind::Interp => "interp",
+            EngineKind::Check => "check",
         };
-        let _ = std::io::stderr().write_all(text.as_bytes());
+        let mut r = Report::new(
+            engine,
+            wall,
+            &self.times,
+            self.peak_memory.load(Ordering::Relaxed),
+            self.cache,
+        );
+        r.count(
+            "translated_insns",
+            st.translated_insns.load(Ordering::Relaxed),
+        );
+        r.count("interp_insns", self.interp_insns.load(Ordering::Relaxed));
+        r.count("interp_blocks", st.interp_blocks.load(Ordering::Relaxed));
+        r.count("interp_block_pcs", misses.len() as u64);
+        r.count("dispatch_hits", st.dispatch_hits.load(Ordering::Relaxed));
+        r.count(
+            "dispatch_misses",
+            st.dispatch_misses.load(Ordering::Relaxed),
+        );
+        r.count("syscalls", st.syscalls.load(Ordering::Relaxed));
+        r.count("translated_functions", self.funcs.len() as u64);
+        r.count(
+            "rewritten_functions",
+            st.rewritten_functions.load(Ordering::Relaxed),
+        );
+        r.count(
+            "checked_calls",
+            self.check
+                .as_ref()
+                .map_or(0, |c| c.total.load(Ordering::Relaxed)),
+        );
+        r.print(fmt);
     }
 }
 
@@ -1258,6 +1298,10 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         stats: Stats::default(),
         stats_format: cfg.stats,
         start: Instant::now(),
+        times: PhaseTimes::default(),
+        peak_memory: AtomicU64::new(0),
+        cache: cfg.cache,
+        kind: cfg.engine,
         misses: Mutex::new(HashMap::new()),
         profile_out: cfg.profile_out.clone(),
         interp_insns: AtomicU64::new(0),
@@ -1265,6 +1309,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         sigreturn_trampoline,
         debug,
     };
+    state.note_memory();
     if ENGINE.set(state).is_err() {
         return Err(RunError::Memory(
             "a guest is already running in this process".into(),

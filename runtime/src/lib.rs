@@ -7,6 +7,7 @@
 //! - [`link`]: the in-process linker for the translated host objects;
 //! - [`memory`]: the guest address space (one reserved host region);
 //! - [`process`]: the initial process image (segments, stack, auxv);
+//! - [`stats`]: `--stats` time split and report;
 //! - [`syscall`]: the Linux system call layer;
 //! - `sys`: unsafe host plumbing (calling translated code, signals).
 
@@ -19,5 +20,6 @@ pub mod link;
 pub mod memory;
 pub mod process;
 pub mod signal;
+pub mod stats;
 mod sys;
 pub mod syscall;

@@ -918,6 +918,11 @@ impl GuestMemory {
         self.lock().iter().map(|(&s, &r)| (s, r)).collect()
     }
 
+    /// Bytes the guest has mapped (every region of the table).
+    pub fn mapped_bytes(&self) -> u64 {
+        self.lock().iter().map(|(&s, r)| r.end - s).sum()
+    }
+
     /// The guest protection at `addr`, or `None` if unmapped.
     pub fn prot_at(&self, addr: u64) -> Option<Prot> {
         let t = self.lock();
