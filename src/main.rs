@@ -14,7 +14,7 @@ use vmx_aot_cache::cache::Source;
 use vmx_aot_cache::format::write_atomically;
 use vmx_runtime::engine::{self, EngineKind, RunConfig, StatsFormat};
 use vmx_runtime::stats::CacheUse;
-use vmx_translator::{translate, Options};
+use vmx_translator::{translate, Options, TranslateStats};
 
 /// Run foreign-ISA Linux programs on x86-64: translate them ahead of time with LLVM,
 /// then run the host code.
@@ -51,9 +51,9 @@ struct TranslateArgs {
     depfile: Option<PathBuf>,
     #[command(flatten)]
     opts: TranslateOpts,
-    /// Print discovery and compilation statistics.
-    #[arg(long, env = "VMX_TRANSLATE_STATS", value_parser = clap::builder::BoolishValueParser::new())]
-    stats: bool,
+    /// Print discovery and compilation statistics to stderr (docs/stats.md).
+    #[arg(long, value_enum, env = "VMX_TRANSLATE_STATS", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
+    stats: Option<StatsArg>,
 }
 
 #[derive(Args, Clone)]
@@ -84,6 +84,7 @@ enum EngineArg {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum StatsArg {
+    #[value(alias = "1", alias = "yes", alias = "true", alias = "on")]
     Text,
     Json,
 }
@@ -193,6 +194,7 @@ fn check_writable(path: &Path) -> Result<()> {
 }
 
 fn cmd_translate(a: TranslateArgs) -> Result<()> {
+    let t0 = std::time::Instant::now();
     let elf = read_file(&a.guest)?;
     check_writable(&a.output)?;
     let opts = translate_opts(&a.opts, load_profile(&a.opts.profile)?);
@@ -204,19 +206,82 @@ fn cmd_translate(a: TranslateArgs) -> Result<()> {
         inputs.extend(a.opts.profile.as_deref());
         cache_cmd::write_depfile(depfile, &a.output, &inputs)?;
     }
-    if a.stats {
-        eprintln!(
-            "vmx translate: {} functions, {} instructions ({} functions with unresolved \
-             indirect jumps), {} compilation units; discovery {:.3} s, lift+optimise+codegen {:.3} s",
-            stats.functions,
-            stats.instructions,
-            stats.unresolved_jump_functions,
-            stats.chunks,
-            stats.discovery.as_secs_f64(),
-            stats.compile.as_secs_f64()
-        );
+    if let Some(fmt) = a.stats {
+        eprint!("{}", translate_report(&stats, t0.elapsed(), fmt));
     }
     Ok(())
+}
+
+/// `vmx translate --stats`: the text or JSON report (schema in docs/stats.md).
+fn translate_report(s: &TranslateStats, wall: std::time::Duration, fmt: StatsArg) -> String {
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            100.0 * part as f64 / whole as f64
+        }
+    };
+    match fmt {
+        StatsArg::Json => {
+            let counts = [
+                ("functions", s.functions as u64),
+                ("instructions", s.instructions as u64),
+                ("units", s.chunks as u64),
+                ("threads", s.threads as u64),
+                (
+                    "unresolved_jump_functions",
+                    s.unresolved_jump_functions as u64,
+                ),
+                ("untranslated_symbols", s.untranslated_symbols as u64),
+                ("untranslated_symbol_bytes", s.untranslated_symbol_bytes),
+                ("text_bytes", s.text_bytes),
+                ("translated_bytes", s.translated_bytes),
+            ];
+            let times = [
+                ("wall_seconds", wall),
+                ("discovery_seconds", s.discovery),
+                ("compile_seconds", s.compile),
+                ("lifting_seconds", s.lifting),
+                ("optimisation_seconds", s.optimisation),
+                ("codegen_seconds", s.codegen),
+            ];
+            let fields: Vec<String> = std::iter::once(format!(
+                "\"stats_version\":{}",
+                vmx_runtime::stats::STATS_VERSION
+            ))
+            .chain(counts.iter().map(|(k, v)| format!("\"{k}\":{v}")))
+            .chain(
+                times
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\":{:.6}", v.as_secs_f64())),
+            )
+            .collect();
+            format!("{{{}}}\n", fields.join(","))
+        }
+        StatsArg::Text => format!(
+            "vmx translate: {} functions, {} instructions lifted, {} compilation units\n\
+             vmx translate: time {:.3} s: discovery {:.3} s, compilation {:.3} s on {} threads \
+             (summed over units: lifting {:.3} s, optimisation {:.3} s, code generation {:.3} s)\n\
+             vmx translate: left to the interpreter: {} functions with unresolved indirect jumps \
+             (their targets go through the dispatcher); {} function symbols ({} bytes) not \
+             discovered; {:.1}% of {} bytes of executable segments translated\n",
+            s.functions,
+            s.instructions,
+            s.chunks,
+            wall.as_secs_f64(),
+            s.discovery.as_secs_f64(),
+            s.compile.as_secs_f64(),
+            s.threads,
+            s.lifting.as_secs_f64(),
+            s.optimisation.as_secs_f64(),
+            s.codegen.as_secs_f64(),
+            s.unresolved_jump_functions,
+            s.untranslated_symbols,
+            s.untranslated_symbol_bytes,
+            pct(s.translated_bytes, s.text_bytes),
+            s.text_bytes,
+        ),
+    }
 }
 
 fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result<()> {

@@ -504,6 +504,8 @@ impl Engine {
                 if d.checking() {
                     // Under gdb with breakpoints, watchpoints or a step: one interpreted
                     // instruction at a time.
+                    // Time stopped in the debugger is not the interpreter's.
+                    self.phase(Phase::Other);
                     if !d.before_insn(s) {
                         let limit = if d.per_insn() {
                             Limit::One
@@ -511,6 +513,7 @@ impl Engine {
                             Limit::Breakpoint(d)
                         };
                         self.interpret(s, limit);
+                        self.phase(Phase::Other);
                         d.after_insn(s);
                     }
                     continue;

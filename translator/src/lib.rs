@@ -87,13 +87,42 @@ pub enum TranslateError {
 /// Time spent per phase and sizes, for `--stats`.
 #[derive(Clone, Debug, Default)]
 pub struct TranslateStats {
+    /// Functions discovered (and translated).
     pub functions: usize,
+    /// Guest instructions lifted.
     pub instructions: usize,
+    /// Functions with an indirect jump the translation could not resolve: its targets
+    /// run through the dispatcher, interpreted unless they are translated entries.
     pub unresolved_jump_functions: usize,
+    /// Compilation units.
     pub chunks: usize,
+    /// Bytes of executable segments, and how many of them discovery found to be code
+    /// (the rest is padding, data in text, or code only the interpreter will run).
+    pub text_bytes: u64,
+    pub translated_bytes: u64,
+    /// Function symbols none of whose bytes were translated, and their total size: code
+    /// left to the interpreter if it ever runs (or dead code discovery rightly skipped).
+    pub untranslated_symbols: usize,
+    pub untranslated_symbol_bytes: u64,
+    /// Wall time of discovery (single-threaded).
     pub discovery: Duration,
-    /// Lifting, optimisation and code generation, summed over chunks (wall time).
+    /// Per-phase time of the compilation units, summed over units: they run in
+    /// parallel on the rayon pool, so these are CPU times and may exceed `compile`.
+    pub lifting: Duration,
+    pub optimisation: Duration,
+    pub codegen: Duration,
+    /// Wall time of lifting, optimisation and code generation together.
     pub compile: Duration,
+    /// Threads of the pool the units were compiled on.
+    pub threads: usize,
+}
+
+/// Time one compilation unit spent per phase.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UnitTimes {
+    pub lifting: Duration,
+    pub optimisation: Duration,
+    pub codegen: Duration,
 }
 
 fn init_llvm() {
@@ -168,7 +197,7 @@ fn compile_chunk(
     cpu: &str,
     features: &str,
     opt: u8,
-) -> Result<Vec<u8>, TranslateError> {
+) -> Result<(Vec<u8>, UnitTimes), TranslateError> {
     let t0 = Instant::now();
     let ctx = Context::create();
     let module: Module = ctx.create_module(&format!("chunk{index}"));
@@ -184,6 +213,7 @@ fn compile_chunk(
     if std::env::var_os("VMX_DUMP_IR").is_some() {
         let _ = module.print_to_file(format!("vmx-chunk{index}.ll"));
     }
+    let t_lift = Instant::now();
     if opt > 0 {
         module
             .run_passes(
@@ -193,35 +223,82 @@ fn compile_chunk(
             )
             .map_err(|e| TranslateError::Llvm(e.to_string()))?;
     }
-    let t_opt = t0.elapsed();
+    let t_opt = Instant::now();
     let buf = tm
         .write_to_memory_buffer(&module, FileType::Object)
         .map_err(|e| TranslateError::Llvm(e.to_string()))?;
+    let times = UnitTimes {
+        lifting: t_lift - t0,
+        optimisation: t_opt - t_lift,
+        codegen: t_opt.elapsed(),
+    };
     tracing::debug!(
-        chunk = index,
+        unit = index,
         functions = funcs.len(),
         instructions = funcs.iter().map(|f| f.insn_count()).sum::<usize>(),
-        "lift+opt {:?}, codegen {:?}",
-        t_opt,
-        t0.elapsed() - t_opt
+        object_bytes = buf.get_size(),
+        "compiled: lifting {:?}, optimisation {:?}, code generation {:?}",
+        times.lifting,
+        times.optimisation,
+        times.codegen
     );
-    Ok(buf.as_slice().to_vec())
+    Ok((buf.as_slice().to_vec(), times))
 }
 
 /// Compile every function of `program` to host objects (one per compilation unit, in a
-/// deterministic order). Returns the objects and the number of units.
+/// deterministic order). Returns the objects and each unit's phase times.
 pub fn compile_program(
     program: &Program,
     opts: &Options,
-) -> Result<(Vec<Vec<u8>>, usize), TranslateError> {
+) -> Result<(Vec<Vec<u8>>, Vec<UnitTimes>), TranslateError> {
     let (cpu, features) = host_cpu(&opts.cpu);
     let units = chunks(program);
-    let objects = units
+    tracing::debug!(
+        units = units.len(),
+        "compiling on {} threads",
+        rayon::current_num_threads()
+    );
+    let compiled: Vec<(Vec<u8>, UnitTimes)> = units
         .par_iter()
         .enumerate()
         .map(|(i, funcs)| compile_chunk(program, funcs, i, &cpu, &features, opts.opt_level))
         .collect::<Result<_, _>>()?;
-    Ok((objects, units.len()))
+    Ok(compiled.into_iter().unzip())
+}
+
+/// Sizes of the code discovery did and did not find (see [`TranslateStats`]).
+fn coverage(image: &GuestImage, program: &Program, stats: &mut TranslateStats) {
+    let mut ranges: Vec<(u64, u64)> = program
+        .functions
+        .iter()
+        .flat_map(|f| f.code_ranges())
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (s, e) in ranges {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    stats.translated_bytes = merged.iter().map(|(s, e)| e - s).sum();
+    stats.text_bytes = image
+        .segments
+        .iter()
+        .filter(|s| s.executable)
+        .map(|s| s.filesz)
+        .sum();
+    let overlaps = |a: u64, b: u64| {
+        let i = merged.partition_point(|&(_, e)| e <= a);
+        merged.get(i).is_some_and(|&(s, _)| s < b)
+    };
+    for f in image.functions.iter().filter(|f| f.size > 0) {
+        if !overlaps(f.addr, f.addr + f.size) {
+            stats.untranslated_symbols += 1;
+            stats.untranslated_symbol_bytes += f.size;
+            tracing::trace!(name = %f.name, addr = format_args!("{:#x}", f.addr), "function symbol not translated");
+        }
+    }
 }
 
 /// Translate a guest executable into an `.aot` file.
@@ -249,10 +326,26 @@ pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats)
         stats.discovery
     );
 
+    coverage(&image, &program, &mut stats);
+
     let t1 = Instant::now();
     let (objects, units) = compile_program(&program, opts)?;
-    stats.chunks = units;
+    stats.chunks = units.len();
+    for u in &units {
+        stats.lifting += u.lifting;
+        stats.optimisation += u.optimisation;
+        stats.codegen += u.codegen;
+    }
     stats.compile = t1.elapsed();
+    stats.threads = rayon::current_num_threads();
+    tracing::info!(
+        units = stats.chunks,
+        "compiled in {:?} (lifting {:?}, optimisation {:?}, code generation {:?}, summed over units)",
+        stats.compile,
+        stats.lifting,
+        stats.optimisation,
+        stats.codegen
+    );
 
     let functions = program
         .functions
