@@ -267,9 +267,16 @@ pub(crate) fn known_translation(
         return Ok(None);
     }
     let plan = plan(&cache, &hash, o)?;
-    Ok(cache
-        .get_if_present(&plan.key, &plan.expected)
-        .map(|bytes| (bytes, plan.profile_path)))
+    let found = cache.get_if_present(&plan.key, &plan.expected);
+    if found.is_some() {
+        tracing::debug!(
+            key = plan.key,
+            "cache hit (guest unchanged since its hash was remembered: not read)"
+        );
+    } else {
+        tracing::debug!(key = plan.key, "guest unchanged, but no cache entry for it");
+    }
+    Ok(found.map(|bytes| (bytes, plan.profile_path)))
 }
 
 /// Remembers the hash of the guest [`known_translation`] looked at, if it did not change

@@ -402,11 +402,13 @@ impl Cache {
         let path = self.path_for(key);
         let mut delta = Counters::default();
         if let Found::Entry(bytes) = self.find(&path, expected) {
+            tracing::debug!(key, "cache hit");
             Self::touch(&path);
             delta.hits += 1;
             self.count(&delta);
             return Ok((bytes, Source::Local));
         }
+        tracing::debug!(key, "not in the local cache; taking the entry's lock");
         let _lock = self.lock(key)?;
         let result = self.get_locked(key, &path, expected, translate, &mut delta);
         self.count(&delta);
@@ -423,6 +425,7 @@ impl Cache {
     ) -> Result<(Vec<u8>, Source), E> {
         match self.find(path, expected) {
             Found::Entry(bytes) => {
+                tracing::debug!(key, "cache hit after waiting for another translator");
                 Self::touch(path);
                 delta.hits += 1;
                 return Ok((bytes, Source::AfterWait));
@@ -437,6 +440,7 @@ impl Cache {
             match remote.get(key) {
                 Ok(Some(bytes)) => match expected.check(&bytes) {
                     Ok(()) => {
+                        tracing::debug!(key, remote = remote.url(), "remote cache hit");
                         self.store(key, &bytes)?;
                         delta.remote_hits += 1;
                         self.evict_after_store(delta);
@@ -451,7 +455,7 @@ impl Cache {
                         delta.remote_errors += 1;
                     }
                 },
-                Ok(None) => {}
+                Ok(None) => tracing::debug!(key, remote = remote.url(), "remote cache miss"),
                 Err(e) => {
                     tracing::warn!("{e}; carrying on without it");
                     delta.remote_errors += 1;
@@ -466,7 +470,14 @@ impl Cache {
         let remote_up = delta.remote_errors == 0;
         if let Some(remote) = self.remote.as_ref().filter(|r| !r.read_only() && remote_up) {
             match remote.put(key, &bytes) {
-                Ok(()) => delta.remote_writes += 1,
+                Ok(()) => {
+                    tracing::debug!(
+                        key,
+                        remote = remote.url(),
+                        "written back to the remote cache"
+                    );
+                    delta.remote_writes += 1
+                }
                 Err(e) => {
                     tracing::warn!("{e}; entry kept locally only");
                     delta.remote_errors += 1;

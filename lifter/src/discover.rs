@@ -235,6 +235,12 @@ pub fn discover(image: &GuestImage, data: &[u8], extra_entries: &[u64]) -> Progr
         }
     }
 
+    tracing::debug!(
+        roots = roots.len(),
+        profile_pcs = extra_entries.len(),
+        known_starts = starts.len(),
+        "discovery: entry, function pointers in data and profile pcs as roots"
+    );
     let mut done: BTreeMap<u64, Function> = BTreeMap::new();
     let mut work: Vec<u64> = roots;
     work.sort_unstable();
@@ -269,6 +275,15 @@ pub fn discover(image: &GuestImage, data: &[u8], extra_entries: &[u64]) -> Progr
         }
         let mut f = f;
         f.name = symbols.get(&entry).map(|&(n, _)| n.to_string());
+        tracing::trace!(
+            entry = format_args!("{entry:#x}"),
+            name = f.name.as_deref().unwrap_or("?"),
+            blocks = f.blocks.len(),
+            insns = f.insn_count(),
+            jump_tables = f.jump_tables.len(),
+            unresolved_jumps = f.has_unresolved_jumps,
+            "discovered function"
+        );
         done.insert(entry, f);
     }
     Program {
@@ -380,7 +395,11 @@ fn explore(
                         jump_tables.insert(pc, targets);
                     }
                     None => {
-                        tracing::debug!(func = entry, pc, "unresolved indirect jump");
+                        tracing::debug!(
+                            func = format_args!("{entry:#x}"),
+                            pc = format_args!("{pc:#x}"),
+                            "unresolved indirect jump"
+                        );
                         unresolved = true
                     }
                 },

@@ -177,7 +177,14 @@ pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
     }
     let image = GuestImage::parse(&aot.payload.guest_image)?;
     let objects: Vec<&[u8]> = aot.payload.objects.iter().map(|o| o.as_slice()).collect();
+    let t0 = Instant::now();
     let code = link(&objects, &resolve_runtime_symbol)?;
+    tracing::debug!(
+        functions = aot.payload.functions.len(),
+        objects = objects.len(),
+        "linked the translation in {:?}",
+        t0.elapsed()
+    );
     let mut funcs = HashMap::new();
     let mut resume = HashMap::new();
     let mut ranges = Vec::new();
@@ -1107,6 +1114,10 @@ extern "C" fn vmx_rt_call(st: *mut RvState, mem: *mut u8, target: u64) {
         return;
     }
     e.stats.dispatch_misses.fetch_add(1, Ordering::Relaxed);
+    tracing::trace!(
+        target = format_args!("{target:#x}"),
+        "dispatcher miss (call): interpreting"
+    );
     let stop = Stop::Return {
         pc: s.x[1],
         sp: s.x[2],
@@ -1129,6 +1140,11 @@ extern "C" fn vmx_rt_jump(
     // SAFETY: translated code passes its own state pointer, valid for the call.
     unsafe { (*st).pc = target };
     e.stats.dispatch_misses.fetch_add(1, Ordering::Relaxed);
+    tracing::trace!(
+        target = format_args!("{target:#x}"),
+        func = format_args!("{func:#x}"),
+        "dispatcher miss (unresolved jump): interpreting"
+    );
     e.run_until(
         st,
         Stop::Reenter {

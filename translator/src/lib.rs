@@ -208,6 +208,13 @@ fn compile_chunk(
         declare_guest_fn(&ctx, &module, f.entry);
     }
     for f in funcs {
+        tracing::trace!(
+            unit = index,
+            entry = format_args!("{:#x}", f.entry),
+            name = f.name.as_deref().unwrap_or("?"),
+            insns = f.insn_count(),
+            "lifting"
+        );
         lift_function(&ctx, &module, program, f)?;
     }
     if std::env::var_os("VMX_DUMP_IR").is_some() {
