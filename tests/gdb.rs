@@ -77,9 +77,14 @@ fn start_vmx(args: &[&str], program: &Path) -> Session {
 /// Runs gdb-multiarch in batch mode against `port` with `commands`; returns its output
 /// (stdout and stderr).
 fn run_gdb(elf: &Path, port: u16, commands: &[&str]) -> String {
+    run_gdb_arch("riscv:rv64", elf, port, commands)
+}
+
+fn run_gdb_arch(arch: &str, elf: &Path, port: u16, commands: &[&str]) -> String {
     let mut cmd = Command::new(GDB);
     cmd.args(["-nx", "-batch"])
-        .args(["-ex", "set architecture riscv:rv64"])
+        .arg("-ex")
+        .arg(format!("set architecture {arch}"))
         .args(["-ex", "set pagination off"])
         .arg("-ex")
         .arg(format!("file {}", elf.display()))
@@ -285,4 +290,73 @@ fn bad_ports_are_clean_errors() {
         }
         assert!(out.stdout.is_empty(), "the guest must not have run");
     }
+}
+
+/// The same session on the AArch64 build, which runs on the A64 interpreter: x0/x1, the
+/// local in memory, steps, a register written and read back, a write watchpoint.
+#[test]
+fn aarch64_breakpoint_registers_memory_step_watch() {
+    const T: &str = "aarch64_breakpoint_registers_memory_step_watch";
+    if !gdb_available(T) {
+        return;
+    }
+    let Some(elf) = common::artefact(
+        T,
+        &common::samples_dir().join("build/aarch64/recursion"),
+        &[common::samples_dir().join("recursion.c")],
+        "build-samples",
+    ) else {
+        return;
+    };
+    let s = start_vmx(&["--engine=interp"], &elf);
+    let out = run_gdb_arch(
+        "aarch64",
+        &elf,
+        s.port,
+        &[
+            "info threads",
+            "break deep",
+            "continue",
+            "p $x0",
+            "p $x1",
+            "next",
+            "next",
+            "p/x pad[0]",
+            "x/2gx &pad",
+            "set var $x9 = 0x1234",
+            "stepi",
+            "p/x $x9",
+            "watch pad[3]",
+            "continue",
+            "delete 2",
+            "continue",
+            "p $x0",
+            "delete",
+            "continue",
+        ],
+    );
+    let (status, stdout, stderr) = finish(s);
+    assert_in_order(
+        &out,
+        &[
+            "* 1    Thread 1.1",
+            "Breakpoint 1, deep (n=100000, acc=acc@entry=1) at ",
+            "$1 = 100000",
+            "$2 = 1",
+            "pad[1] = acc + n;",
+            "pad[2] = acc * 3;",
+            "$3 = 0x186a1",
+            ":\t0x00000000000186a1\t0x00000000000186a1",
+            "$4 = 0x1234",
+            "Hardware watchpoint 2: pad[3]",
+            "New value = 100000",
+            "Breakpoint 1, deep (n=99999, ",
+            "$5 = 99999",
+            "exited normally",
+        ],
+    );
+    let golden = std::fs::read_to_string(common::samples_dir().join("recursion.stdout"))
+        .expect("golden output");
+    assert_eq!(status, 0, "vmx status; stderr:\n{stderr}");
+    assert_eq!(stdout, golden, "guest output under gdb");
 }

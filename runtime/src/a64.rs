@@ -25,6 +25,7 @@ use vmx_lifter::state::GUEST_ADDR_MASK;
 
 use crate::concrete;
 use crate::engine::{RunConfig, RunError, StatsFormat};
+use crate::gdb::{AArch64, Debugger};
 use crate::memory::{GuestMemory, RawGuest};
 use crate::process::{load_image, setup_stack};
 use crate::sys::{die_with_signal, install_fault_handler};
@@ -105,7 +106,8 @@ enum Exit {
     FlushCode,
 }
 
-fn run_block(st: &mut A64State, mem: RawGuest, block: &Block) -> Exit {
+/// Runs the first `limit` instructions of `block` (all of them if it is shorter).
+fn run_block(st: &mut A64State, mem: RawGuest, block: &Block, limit: usize) -> Exit {
     let mut it = Interp {
         st,
         mem,
@@ -114,7 +116,7 @@ fn run_block(st: &mut A64State, mem: RawGuest, block: &Block) -> Exit {
         trap: None,
         flush: false,
     };
-    for (pc, insn) in &block.insns {
+    for (pc, insn) in block.insns.iter().take(limit) {
         it.pc = *pc;
         it.next = pc + 4;
         exec(&mut it, insn);
@@ -447,50 +449,92 @@ struct Runner {
     times: PhaseTimes,
     peak_memory: u64,
     cache: Option<CacheUse>,
+    /// The gdb stub, when `-g` asked for one.
+    debug: Option<Arc<Debugger<AArch64>>>,
 }
 
 impl Runner {
     fn run(&mut self, st: &mut A64State) -> ! {
         let raw = self.mem.raw();
+        if let Some(d) = &self.debug {
+            d.initial_stop(st);
+        }
         loop {
-            let pc = st.pc;
-            let block = match self.blocks.get(&pc) {
-                Some(b) => b.clone(),
-                None => {
-                    let Some(b) = decode_block(&self.mem, pc) else {
-                        self.finish(st);
-                        die_with_signal(libc::SIGSEGV);
-                    };
-                    let b = Rc::new(b);
-                    self.blocks.insert(pc, b.clone());
-                    b
+            let mut limit = usize::MAX;
+            if let Some(d) = self.debug.clone().filter(|d| d.checking()) {
+                // Under gdb with breakpoints, watchpoints or a step: up to the next
+                // breakpoint, or one instruction.
+                if self.stats.is_some() {
+                    self.times.enter(Phase::Other);
                 }
-            };
-            self.interp_blocks += 1;
-            match run_block(st, raw, &block) {
-                Exit::Done => {}
-                Exit::FlushCode => self.blocks.clear(),
-                Exit::Trap(Trap::Syscall) => self.syscall(st),
-                Exit::Trap(t) => {
-                    let raw = block
+                if d.before_insn(st) {
+                    continue;
+                }
+                limit = if d.per_insn() {
+                    1
+                } else {
+                    self.block_at(st)
                         .insns
                         .iter()
-                        .find(|(p, _)| *p == st.pc)
-                        .map_or(0, |(_, i)| i.raw);
-                    if t == Trap::Illegal {
-                        let _ = writeln!(
-                            std::io::stderr(),
-                            "vmx: SIGILL: illegal or unimplemented A64 instruction {raw:#010x} at pc {:#x}",
-                            st.pc
-                        );
-                    }
-                    self.finish(st);
-                    die_with_signal(if t == Trap::Breakpoint {
-                        libc::SIGTRAP
-                    } else {
-                        libc::SIGILL
-                    });
+                        .skip(1)
+                        .position(|&(pc, _)| d.is_breakpoint(pc))
+                        .map_or(usize::MAX, |i| i + 1)
+                };
+                if self.stats.is_some() {
+                    self.times.enter(Phase::Interp);
                 }
+            }
+            self.run_insns(st, raw, limit);
+            if let Some(d) = self.debug.clone().filter(|d| d.checking()) {
+                d.after_insn(st);
+            }
+        }
+    }
+
+    /// The decoded block at `st.pc`; SIGSEGV if that is not executable guest memory.
+    fn block_at(&mut self, st: &A64State) -> Rc<Block> {
+        let pc = st.pc;
+        match self.blocks.get(&pc) {
+            Some(b) => b.clone(),
+            None => {
+                let Some(b) = decode_block(&self.mem, pc) else {
+                    self.finish(st);
+                    die_with_signal(libc::SIGSEGV);
+                };
+                let b = Rc::new(b);
+                self.blocks.insert(pc, b.clone());
+                b
+            }
+        }
+    }
+
+    /// Runs the block at `st.pc`, or its first `limit` instructions.
+    fn run_insns(&mut self, st: &mut A64State, raw: RawGuest, limit: usize) {
+        let block = self.block_at(st);
+        self.interp_blocks += 1;
+        match run_block(st, raw, &block, limit) {
+            Exit::Done => {}
+            Exit::FlushCode => self.blocks.clear(),
+            Exit::Trap(Trap::Syscall) => self.syscall(st),
+            Exit::Trap(t) => {
+                let raw = block
+                    .insns
+                    .iter()
+                    .find(|(p, _)| *p == st.pc)
+                    .map_or(0, |(_, i)| i.raw);
+                if t == Trap::Illegal {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "vmx: SIGILL: illegal or unimplemented A64 instruction {raw:#010x} at pc {:#x}",
+                        st.pc
+                    );
+                }
+                self.finish(st);
+                die_with_signal(if t == Trap::Breakpoint {
+                    libc::SIGTRAP
+                } else {
+                    libc::SIGILL
+                });
             }
         }
     }
@@ -519,6 +563,9 @@ impl Runner {
         match out {
             SysOutcome::Continue => st.x[0] = ret,
             SysOutcome::Exit(code) => {
+                if let Some(d) = &self.debug {
+                    d.exited(code);
+                }
                 self.finish(st);
                 std::process::exit(code)
             }
@@ -564,6 +611,7 @@ pub fn run(
     image_bytes: &[u8],
     cfg: RunConfig,
 ) -> Result<std::convert::Infallible, RunError> {
+    let listener = crate::engine::gdb_listener(&cfg)?;
     let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);
     let li = load_image(&mem, image, image_bytes).map_err(|e| RunError::Load(e.to_string()))?;
     let execfn = cfg.exe_path.as_os_str().as_encoded_bytes().to_vec();
@@ -581,6 +629,10 @@ pub fn run(
     let entry = li.entry;
     let stats = cfg.stats;
     let cache = cfg.cache;
+    let debug = match listener {
+        Some(l) => Some(Debugger::start(l, mem.clone()).map_err(|e| RunError::Gdb(e.to_string()))?),
+        None => None,
+    };
     let guest = std::thread::Builder::new()
         .name("guest".into())
         .stack_size(64 << 20)
@@ -602,6 +654,7 @@ pub fn run(
                 times: PhaseTimes::default(),
                 peak_memory: 0,
                 cache,
+                debug,
             };
             if r.stats.is_some() {
                 r.peak_memory = r.mem.mapped_bytes();

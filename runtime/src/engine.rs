@@ -21,7 +21,7 @@ use vmx_lifter::elf::{ElfError, GuestImage, Isa};
 use vmx_lifter::sem::Trap;
 use vmx_lifter::state::RvState;
 
-use crate::gdb::Debugger;
+use crate::gdb::{Debugger, Rv64};
 use crate::interp::{run_block_prefix, BlockCache, BlockExit};
 use crate::link::{link, LinkError, LinkedCode};
 use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
@@ -357,7 +357,7 @@ struct Engine {
     /// Guest address of the `rt_sigreturn` trampoline handlers return to.
     sigreturn_trampoline: u64,
     /// The gdb stub, when `-g` asked for one.
-    debug: Option<Arc<Debugger>>,
+    debug: Option<Arc<Debugger<Rv64>>>,
 }
 
 /// Translated functions whose guest code the guest rewrote, and what is needed to find
@@ -436,7 +436,7 @@ enum Limit<'a> {
     Block,
     One,
     /// Up to (not including) the next instruction with a breakpoint.
-    Breakpoint(&'a Debugger),
+    Breakpoint(&'a Debugger<Rv64>),
 }
 
 impl Engine {
@@ -1224,29 +1224,29 @@ fn watch_translated_code(mem: &GuestMemory, t: Translation) -> Rewrites {
     }
 }
 
-/// Run a loaded guest to completion. Never returns on success: the process exits with
-/// the guest's status (or dies of the guest's fatal signal).
-pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, RunError> {
-    if loaded.image.isa == Isa::Aarch64 {
-        if cfg.gdb.is_some() {
-            return Err(RunError::Gdb(
-                "the gdb stub supports riscv64 guests only (so far)".into(),
-            ));
-        }
-        return crate::a64::run(&loaded.image, &loaded.image_bytes, cfg);
-    }
-    if cfg.gdb.is_some() && cfg.engine == EngineKind::Check {
+/// The gdb server's socket when `-g` asked for one (bound before the guest is loaded,
+/// so a taken port is an error before anything runs).
+pub(crate) fn gdb_listener(cfg: &RunConfig) -> Result<Option<std::net::TcpListener>, RunError> {
+    let Some(port) = cfg.gdb else {
+        return Ok(None);
+    };
+    if cfg.engine == EngineKind::Check {
         return Err(RunError::Gdb(
             "the gdb stub does not work with --engine=check".into(),
         ));
     }
-    let listener = match cfg.gdb {
-        Some(port) => Some(
-            crate::gdb::listen(port)
-                .map_err(|e| RunError::Gdb(format!("cannot listen on 127.0.0.1:{port}: {e}")))?,
-        ),
-        None => None,
-    };
+    crate::gdb::listen(port)
+        .map(Some)
+        .map_err(|e| RunError::Gdb(format!("cannot listen on 127.0.0.1:{port}: {e}")))
+}
+
+/// Run a loaded guest to completion. Never returns on success: the process exits with
+/// the guest's status (or dies of the guest's fatal signal).
+pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, RunError> {
+    if loaded.image.isa == Isa::Aarch64 {
+        return crate::a64::run(&loaded.image, &loaded.image_bytes, cfg);
+    }
+    let listener = gdb_listener(&cfg)?;
     let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);
     let li = load_image(&mem, &loaded.image, &loaded.image_bytes)
         .map_err(|e| RunError::Load(e.to_string()))?;

@@ -41,6 +41,7 @@ use gdbstub::target::ext::breakpoints::{
     WatchKind,
 };
 use gdbstub::target::{Target, TargetError, TargetResult};
+use vmx_lifter::arm::state::A64State;
 use vmx_lifter::state::RvState;
 
 use crate::memory::GuestMemory;
@@ -53,6 +54,24 @@ pub const GUEST_TID: Tid = match NonZeroUsize::new(1) {
 
 /// How often the gdb thread looks for incoming bytes (Ctrl-C) while the guest runs.
 const POLL: Duration = Duration::from_millis(10);
+
+// ---- guest architectures ----
+
+/// A guest ISA the stub can serve: its gdb register description and how those registers
+/// map to the guest thread's state.
+pub trait GuestArch: Arch<Usize = u64, BreakpointKind = usize, Registers: Send> + 'static {
+    /// The guest thread's state ([`RvState`], [`A64State`]).
+    type State: Clone + Send + 'static;
+
+    fn registers(s: &Self::State) -> Self::Registers;
+    /// Writes gdb's registers back into the state (and nothing else).
+    fn store(r: &Self::Registers, s: &mut Self::State);
+    fn pc(s: &Self::State) -> u64;
+    /// The guest resumes with breakpoints, watchpoints or a step: translated frames live
+    /// on the host stack (when the stop was reached from a runtime call) must not run on
+    /// past them.
+    fn leave_translated_code(s: &mut Self::State);
+}
 
 // ---- the RISC-V 64 register description ----
 
@@ -132,6 +151,28 @@ impl Registers for Rv64Regs {
         }
         self.fcsr = fcsr;
         Ok(())
+    }
+}
+
+impl GuestArch for Rv64 {
+    type State = RvState;
+
+    fn registers(s: &RvState) -> Rv64Regs {
+        Rv64Regs::from_state(s)
+    }
+
+    fn store(r: &Rv64Regs, s: &mut RvState) {
+        r.store(s);
+    }
+
+    fn pc(s: &RvState) -> u64 {
+        s.pc
+    }
+
+    fn leave_translated_code(s: &mut RvState) {
+        // A new epoch makes live translated frames return to the run loop at their next
+        // check (after a call), which then interprets.
+        s.code_epoch += 1;
     }
 }
 
@@ -233,6 +274,47 @@ const RV64_XML: &str = r#"<?xml version="1.0"?>
 </target>
 "#;
 
+// ---- AArch64 ----
+
+use gdbstub_arch::aarch64::reg::AArch64CoreRegs;
+/// AArch64 as gdb sees it: `gdbstub_arch`'s description (core, FP/SIMD, system registers;
+/// the system registers are not served).
+pub use gdbstub_arch::aarch64::AArch64;
+
+impl GuestArch for AArch64 {
+    type State = A64State;
+
+    fn registers(s: &A64State) -> AArch64CoreRegs {
+        AArch64CoreRegs {
+            x: s.x,
+            sp: s.sp,
+            pc: s.pc,
+            cpsr: s.nzcv as u32,
+            v: s.v.map(|[lo, hi]| u128::from(lo) | u128::from(hi) << 64),
+            fpcr: s.fpcr as u32,
+            fpsr: s.fpsr as u32,
+        }
+    }
+
+    fn store(r: &AArch64CoreRegs, s: &mut A64State) {
+        s.x = r.x;
+        s.sp = r.sp;
+        s.pc = r.pc;
+        // Only the flags are PSTATE state a user-mode guest has.
+        s.nzcv = u64::from(r.cpsr) & 0xf000_0000;
+        s.v = r.v.map(|v| [v as u64, (v >> 64) as u64]);
+        s.fpcr = r.fpcr.into();
+        s.fpsr = r.fpsr.into();
+    }
+
+    fn pc(s: &A64State) -> u64 {
+        s.pc
+    }
+
+    /// AArch64 guests only run on the interpreter.
+    fn leave_translated_code(_: &mut A64State) {}
+}
+
 // ---- state shared by the two threads ----
 
 /// Why the guest thread stopped (what gdb is told).
@@ -272,12 +354,12 @@ struct Watchpoint {
     seen: Vec<u8>,
 }
 
-struct Shared {
+struct Shared<A: GuestArch> {
     session: Session,
     breakpoints: BTreeSet<u64>,
     watchpoints: Vec<Watchpoint>,
     /// The guest thread's registers while it is stopped.
-    regs: Option<Rv64Regs>,
+    regs: Option<A::Registers>,
     /// A stop not yet reported to gdb.
     event: Option<Event>,
     /// Set by gdb to let the stopped guest thread go.
@@ -302,9 +384,9 @@ thread_local! {
 }
 
 /// The debugger's view of the guest, shared by the gdb thread and the guest thread.
-pub struct Debugger {
+pub struct Debugger<A: GuestArch> {
     mem: Arc<GuestMemory>,
-    shared: Mutex<Shared>,
+    shared: Mutex<Shared<A>>,
     wake: Condvar,
     /// Whether the engine must run instruction by instruction and consult
     /// [`Debugger::before_insn`] / [`Debugger::after_insn`] (breakpoints, watchpoints,
@@ -314,20 +396,25 @@ pub struct Debugger {
     interrupt: AtomicBool,
     /// The guest thread's state, for the fatal-signal hook (which runs where no
     /// reference to it can be passed, e.g. in the host fault handler).
-    guest_state: AtomicPtr<RvState>,
+    guest_state: AtomicPtr<A::State>,
 }
 
-static DEBUGGER: OnceLock<Arc<Debugger>> = OnceLock::new();
+/// What the fatal-signal hook reaches (the one debugger of the process).
+trait OnDeath: Send + Sync {
+    fn on_death(&self, sig: i32);
+}
+
+static DEBUGGER: OnceLock<Arc<dyn OnDeath>> = OnceLock::new();
 
 /// Binds the gdb server's socket on 127.0.0.1 (port 0: any free port).
 pub fn listen(port: u16) -> io::Result<TcpListener> {
     TcpListener::bind(("127.0.0.1", port))
 }
 
-impl Debugger {
+impl<A: GuestArch> Debugger<A> {
     /// Starts the gdb thread on `listener`: it waits for gdb to connect, then serves it.
     /// The guest must call [`Debugger::initial_stop`] before its first instruction.
-    pub fn start(listener: TcpListener, mem: Arc<GuestMemory>) -> io::Result<Arc<Debugger>> {
+    pub fn start(listener: TcpListener, mem: Arc<GuestMemory>) -> io::Result<Arc<Self>> {
         let addr = listener.local_addr()?;
         let dbg = Arc::new(Debugger {
             mem,
@@ -346,7 +433,7 @@ impl Debugger {
             interrupt: AtomicBool::new(false),
             guest_state: AtomicPtr::new(std::ptr::null_mut()),
         });
-        if DEBUGGER.set(dbg.clone()).is_err() {
+        if DEBUGGER.set(dbg.clone() as Arc<dyn OnDeath>).is_err() {
             return Err(io::Error::other("a gdb server is already running"));
         }
         crate::sys::set_death_hook(on_guest_death);
@@ -358,7 +445,7 @@ impl Debugger {
         Ok(dbg)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Shared> {
+    fn lock(&self) -> MutexGuard<'_, Shared<A>> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -376,7 +463,7 @@ impl Debugger {
                 self.lock().session = Session::Attached;
                 let mut target = GdbTarget { dbg: self.clone() };
                 GdbStub::new(conn)
-                    .run_blocking::<EventLoop>(&mut target)
+                    .run_blocking::<EventLoop<A>>(&mut target)
                     .map_err(|e| e.to_string())
             }
         };
@@ -405,7 +492,7 @@ impl Debugger {
     }
 
     /// Recomputes [`Debugger::checking`] after a change (with the lock held).
-    fn update_checking(&self, sh: &Shared) {
+    fn update_checking(&self, sh: &Shared<A>) {
         let on = sh.session == Session::Attached
             && (!sh.breakpoints.is_empty()
                 || !sh.watchpoints.is_empty()
@@ -423,17 +510,17 @@ impl Debugger {
     }
 
     /// Registers the guest thread's state and waits for gdb to connect and resume it.
-    pub fn initial_stop(&self, s: &mut RvState) {
+    pub fn initial_stop(&self, s: &mut A::State) {
         self.guest_state.store(s, Ordering::Release);
         self.stop(s, None);
     }
 
     /// Before the instruction at `s.pc`: stops there for a breakpoint or an interrupt.
     /// Returns whether it stopped (the state may have changed; re-examine it).
-    pub fn before_insn(&self, s: &mut RvState) -> bool {
+    pub fn before_insn(&self, s: &mut A::State) -> bool {
         let ev = if self.interrupt.swap(false, Ordering::AcqRel) {
             Some(Event::Signal(libc::SIGINT))
-        } else if self.is_breakpoint(s.pc) {
+        } else if self.is_breakpoint(A::pc(s)) {
             Some(Event::Breakpoint)
         } else {
             None
@@ -460,7 +547,7 @@ impl Debugger {
 
     /// After an instruction (or a run of them, see [`Debugger::per_insn`]): stops if it
     /// completed a single step or changed a watched location.
-    pub fn after_insn(&self, s: &mut RvState) {
+    pub fn after_insn(&self, s: &mut A::State) {
         let ev = VIEW.with_borrow_mut(|v| {
             let mut ev = None;
             for w in &mut v.watchpoints {
@@ -479,7 +566,7 @@ impl Debugger {
 
     /// A guest running translated code saw `signal_poll`: stop there if gdb asked for
     /// an interrupt.
-    pub fn poll_interrupt(&self, s: &mut RvState) {
+    pub fn poll_interrupt(&self, s: &mut A::State) {
         if self.interrupt.swap(false, Ordering::AcqRel) {
             self.stop(s, Some(Event::Signal(libc::SIGINT)));
         }
@@ -505,12 +592,12 @@ impl Debugger {
 
     /// Stops the guest thread: publishes its registers and `ev` (none for the initial
     /// stop, which gdb asks about with `?`) and waits until gdb resumes it.
-    fn stop(&self, s: &mut RvState, ev: Option<Event>) {
+    fn stop(&self, s: &mut A::State, ev: Option<Event>) {
         let mut sh = self.lock();
         if sh.session == Session::Gone {
             return;
         }
-        sh.regs = Some(Rv64Regs::from_state(s));
+        sh.regs = Some(A::registers(s));
         sh.event = ev;
         sh.resume = None;
         self.wake.notify_all();
@@ -521,7 +608,7 @@ impl Debugger {
             sh = self.wake.wait(sh).unwrap_or_else(|e| e.into_inner());
         };
         if let Some(regs) = sh.regs.take() {
-            regs.store(s);
+            A::store(&regs, s);
         }
         sh.mode = resume;
         self.update_checking(&sh);
@@ -545,16 +632,13 @@ impl Debugger {
                 .collect();
         });
         if self.checking() {
-            // Translated frames live on the host stack (this stop was reached from a
-            // runtime call) must not run on past breakpoints: a new epoch makes them
-            // return to the run loop at their next check, which then interprets.
-            s.code_epoch += 1;
+            A::leave_translated_code(s);
         }
     }
 
     // ---- the gdb thread's side ----
 
-    fn regs(&self) -> Result<Rv64Regs, TargetError<&'static str>> {
+    fn regs(&self) -> Result<A::Registers, TargetError<&'static str>> {
         self.lock().regs.clone().ok_or(TargetError::NonFatal)
     }
 }
@@ -562,26 +646,33 @@ impl Debugger {
 /// Called (through `sys::die_with_signal`) when the guest is about to die of `sig`:
 /// gdb sees the signal stop with the guest's registers, then the death.
 fn on_guest_death(sig: i32) {
-    let Some(d) = DEBUGGER.get() else { return };
-    if d.lock().session != Session::Attached {
-        return;
+    if let Some(d) = DEBUGGER.get() {
+        d.on_death(sig);
     }
-    let ptr = d.guest_state.load(Ordering::Acquire);
-    if ptr.is_null() {
-        return;
+}
+
+impl<A: GuestArch> OnDeath for Debugger<A> {
+    fn on_death(&self, sig: i32) {
+        if self.lock().session != Session::Attached {
+            return;
+        }
+        let ptr = self.guest_state.load(Ordering::Acquire);
+        if ptr.is_null() {
+            return;
+        }
+        // SAFETY: `ptr` is the guest thread's state, registered by `initial_stop` and
+        // alive until the process exits. This runs on the guest thread, which is dying:
+        // the frames that hold `&mut` to the state never run again, so reading a copy
+        // cannot race with or be invalidated by a write.
+        let mut s = unsafe { (*ptr).clone() };
+        self.stop(&mut s, Some(Event::Signal(sig)));
+        self.finish(Event::Killed(sig));
     }
-    // SAFETY: `ptr` is the guest thread's `RvState`, registered by `initial_stop` and
-    // alive until the process exits. This runs on the guest thread, which is dying: the
-    // frames that hold `&mut` to the state never run again, so reading a copy cannot
-    // race with or be invalidated by a write.
-    let mut s = unsafe { (*ptr).clone() };
-    d.stop(&mut s, Some(Event::Signal(sig)));
-    d.finish(Event::Killed(sig));
 }
 
 /// `gdbstub`'s view of the guest.
-struct GdbTarget {
-    dbg: Arc<Debugger>,
+struct GdbTarget<A: GuestArch> {
+    dbg: Arc<Debugger<A>>,
 }
 
 /// A gdb signal number from a Linux one (they agree for the classic signals).
@@ -589,11 +680,11 @@ fn gdb_signal(sig: i32) -> Signal {
     Signal(u8::try_from(sig).unwrap_or(0))
 }
 
-impl Target for GdbTarget {
-    type Arch = Rv64;
+impl<A: GuestArch> Target for GdbTarget<A> {
+    type Arch = A;
     type Error = &'static str;
 
-    fn base_ops(&mut self) -> BaseOps<'_, Rv64, &'static str> {
+    fn base_ops(&mut self) -> BaseOps<'_, A, &'static str> {
         BaseOps::MultiThread(self)
     }
 
@@ -602,17 +693,16 @@ impl Target for GdbTarget {
     }
 }
 
-impl MultiThreadBase for GdbTarget {
-    fn read_registers(&mut self, regs: &mut Rv64Regs, _tid: Tid) -> TargetResult<(), Self> {
+impl<A: GuestArch> MultiThreadBase for GdbTarget<A> {
+    fn read_registers(&mut self, regs: &mut A::Registers, _tid: Tid) -> TargetResult<(), Self> {
         *regs = self.dbg.regs()?;
         Ok(())
     }
 
-    fn write_registers(&mut self, regs: &Rv64Regs, _tid: Tid) -> TargetResult<(), Self> {
+    fn write_registers(&mut self, regs: &A::Registers, _tid: Tid) -> TargetResult<(), Self> {
         let mut sh = self.dbg.lock();
         let r = sh.regs.as_mut().ok_or(TargetError::NonFatal)?;
         *r = regs.clone();
-        r.x[0] = 0;
         Ok(())
     }
 
@@ -647,7 +737,7 @@ impl MultiThreadBase for GdbTarget {
     }
 }
 
-impl MultiThreadResume for GdbTarget {
+impl<A: GuestArch> MultiThreadResume for GdbTarget<A> {
     fn resume(&mut self) -> Result<(), &'static str> {
         let mut sh = self.dbg.lock();
         sh.resume = Some(sh.pending);
@@ -680,13 +770,13 @@ impl MultiThreadResume for GdbTarget {
 
 /// gdb steps one thread and leaves the others where they are (`vCont;s:1` alone).
 /// With a single guest thread there is nothing else to hold back.
-impl MultiThreadSchedulerLocking for GdbTarget {
+impl<A: GuestArch> MultiThreadSchedulerLocking for GdbTarget<A> {
     fn set_resume_action_scheduler_lock(&mut self) -> Result<(), &'static str> {
         Ok(())
     }
 }
 
-impl MultiThreadSingleStep for GdbTarget {
+impl<A: GuestArch> MultiThreadSingleStep for GdbTarget<A> {
     fn set_resume_action_step(
         &mut self,
         _tid: Tid,
@@ -697,7 +787,7 @@ impl MultiThreadSingleStep for GdbTarget {
     }
 }
 
-impl Breakpoints for GdbTarget {
+impl<A: GuestArch> Breakpoints for GdbTarget<A> {
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
         Some(self)
     }
@@ -707,7 +797,7 @@ impl Breakpoints for GdbTarget {
     }
 }
 
-impl SwBreakpoint for GdbTarget {
+impl<A: GuestArch> SwBreakpoint for GdbTarget<A> {
     fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
         let mut sh = self.dbg.lock();
         sh.breakpoints.insert(addr);
@@ -725,7 +815,7 @@ impl SwBreakpoint for GdbTarget {
 
 /// Write watchpoints, checked by comparing the watched bytes after every instruction
 /// while any is set. Read and access watchpoints are refused (gdb says so).
-impl HwWatchpoint for GdbTarget {
+impl<A: GuestArch> HwWatchpoint for GdbTarget<A> {
     fn add_hw_watchpoint(
         &mut self,
         addr: u64,
@@ -770,15 +860,15 @@ impl HwWatchpoint for GdbTarget {
 }
 
 /// `gdbstub`'s blocking event loop: wait for the guest to stop, or for a byte from gdb.
-enum EventLoop {}
+struct EventLoop<A>(std::marker::PhantomData<A>);
 
-impl BlockingEventLoop for EventLoop {
-    type Target = GdbTarget;
+impl<A: GuestArch> BlockingEventLoop for EventLoop<A> {
+    type Target = GdbTarget<A>;
     type Connection = TcpStream;
     type StopReason = MultiThreadStopReason<u64>;
 
     fn wait_for_stop_reason(
-        target: &mut GdbTarget,
+        target: &mut GdbTarget<A>,
         conn: &mut TcpStream,
     ) -> Result<LoopEvent<Self::StopReason>, WaitForStopReasonError<&'static str, io::Error>> {
         let dbg = &target.dbg;
@@ -804,7 +894,7 @@ impl BlockingEventLoop for EventLoop {
         }
     }
 
-    fn on_interrupt(target: &mut GdbTarget) -> Result<Option<Self::StopReason>, &'static str> {
+    fn on_interrupt(target: &mut GdbTarget<A>) -> Result<Option<Self::StopReason>, &'static str> {
         let dbg = &target.dbg;
         let sh = dbg.lock();
         dbg.interrupt.store(true, Ordering::Release);
