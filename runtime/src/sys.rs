@@ -22,12 +22,11 @@ pub unsafe fn call_guest(f: GuestFn, st: *mut RvState, mem: *mut u8) {
 /// Terminate the process with `sig`, as the kernel would for a native process with the
 /// default action (no core file: a 64 GiB reservation is not worth dumping).
 pub fn die_with_signal(sig: i32) -> ! {
-    let hook = DEATH_HOOK.swap(std::ptr::null_mut(), Ordering::SeqCst);
-    if !hook.is_null() {
-        // SAFETY: only `set_death_hook` stores here, always a `fn(i32)`; swapping it out
-        // first means it runs at most once even if it dies itself.
-        let hook = unsafe { std::mem::transmute::<*mut (), fn(i32)>(hook) };
-        hook(sig);
+    // At most once, even if the hook itself ends up here.
+    if let Some(hook) = DEATH_HOOK.get() {
+        if !DEATH_HOOK_RAN.swap(true, Ordering::SeqCst) {
+            hook(sig);
+        }
     }
     // SAFETY: plain syscalls with valid arguments; async-signal-safe, so this may also
     // run inside the fault handler.
@@ -48,12 +47,14 @@ pub fn die_with_signal(sig: i32) -> ! {
 }
 
 /// Called once before the process dies of a guest signal (the gdb stub reports it).
-static DEATH_HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+static DEATH_HOOK: std::sync::OnceLock<fn(i32)> = std::sync::OnceLock::new();
+static DEATH_HOOK_RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Registers `hook` to run (once) before [`die_with_signal`] kills the process. It may
-/// run inside the host fault handler, on the guest thread's alternate signal stack.
+/// Registers `hook` to run (once) before [`die_with_signal`] kills the process (the
+/// first registration wins). It may run inside the host fault handler, on the guest
+/// thread's alternate signal stack.
 pub fn set_death_hook(hook: fn(i32)) {
-    DEATH_HOOK.store(hook as *mut (), Ordering::SeqCst);
+    let _ = DEATH_HOOK.set(hook);
 }
 
 static GUEST_BASE: AtomicUsize = AtomicUsize::new(0);
