@@ -18,22 +18,37 @@ use common::{have, riscv_sample, skip, translate_cached, vmx_cmd};
 
 const GDB: &str = "gdb-multiarch";
 
-/// A vmx waiting for gdb, and what it prints.
+/// A vmx waiting for gdb, and what it prints. Dropping it (a failed test) kills vmx.
 struct Session {
-    child: Child,
+    child: Option<Child>,
     port: u16,
     /// stderr lines after the "waiting" line.
     stderr: mpsc::Receiver<String>,
-    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
 }
 
-/// Starts `vmx exec -g 0 <args>` and waits for the port it listens on.
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts `vmx exec -g 0 <args> <program>` and waits for the port it listens on.
 fn start_vmx(args: &[&str], program: &Path) -> Session {
+    start_vmx_args(args, program, &[])
+}
+
+/// As [`start_vmx`], with arguments for the guest.
+fn start_vmx_args(args: &[&str], program: &Path, guest_args: &[&str]) -> Session {
     let mut cmd = vmx_cmd();
     cmd.arg("exec")
         .args(["-g", "0"])
         .args(args)
         .arg(program)
+        .args(guest_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -67,10 +82,10 @@ fn start_vmx(args: &[&str], program: &Path) -> Session {
             panic!("unexpected first stderr line of vmx -g 0: {first:?}")
         });
     Session {
-        child,
+        child: Some(child),
         port,
         stderr: rx,
-        stdout,
+        stdout: Some(stdout),
     }
 }
 
@@ -98,13 +113,8 @@ fn run_gdb_arch(arch: &str, elf: &Path, port: u16, commands: &[&str]) -> String 
 }
 
 /// Waits for vmx to end; returns (status, stdout, stderr after the port line).
-fn finish(s: Session) -> (i32, String, String) {
-    let Session {
-        mut child,
-        stderr,
-        stdout,
-        ..
-    } = s;
+fn finish(mut s: Session) -> (i32, String, String) {
+    let mut child = s.child.take().expect("running");
     let deadline = std::time::Instant::now() + common::timeout();
     let status = loop {
         if let Some(st) = child.try_wait().expect("wait") {
@@ -120,8 +130,9 @@ fn finish(s: Session) -> (i32, String, String) {
     let status = status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let stdout = s.stdout.take().expect("stdout reader");
     let out = String::from_utf8_lossy(&stdout.join().expect("stdout reader")).into_owned();
-    let err: Vec<String> = stderr.try_iter().collect();
+    let err: Vec<String> = s.stderr.try_iter().collect();
     (status, out, err.join("\n"))
 }
 
@@ -359,4 +370,59 @@ fn aarch64_breakpoint_registers_memory_step_watch() {
         .expect("golden output");
     assert_eq!(status, 0, "vmx status; stderr:\n{stderr}");
     assert_eq!(stdout, golden, "guest output under gdb");
+}
+
+/// Sends one remote-protocol packet.
+fn rsp_send(conn: &mut std::net::TcpStream, data: &str) {
+    use std::io::Write;
+    let sum = data.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+    write!(conn, "${data}#{sum:02x}").expect("send");
+}
+
+/// Reads one remote-protocol packet (skipping acks) and acknowledges it.
+fn rsp_recv(conn: &mut std::net::TcpStream) -> String {
+    use std::io::Write;
+    let mut byte = [0u8];
+    let mut read = |conn: &mut std::net::TcpStream| {
+        conn.read_exact(&mut byte).expect("read from vmx");
+        byte[0]
+    };
+    while read(conn) != b'$' {}
+    let mut data = Vec::new();
+    loop {
+        match read(conn) {
+            b'#' => break,
+            b => data.push(b),
+        }
+    }
+    read(conn);
+    read(conn);
+    conn.write_all(b"+").expect("ack");
+    String::from_utf8_lossy(&data).into_owned()
+}
+
+/// gdb's Ctrl-C (a raw 0x03 byte; gdb's batch mode cannot send one) stops a running
+/// guest with SIGINT; a bad address is an error reply; `k` kills the guest.
+#[test]
+fn interrupt_stops_a_running_guest() {
+    let Some(elf) = riscv_sample("interrupt_stops_a_running_guest", "cpu_bound") else {
+        return;
+    };
+    // Far more iterations than the interpreter gets through before the interrupt.
+    let s = start_vmx_args(&["--engine=interp"], &elf, &["1000000000"]);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    rsp_send(&mut conn, "?");
+    assert!(rsp_recv(&mut conn).starts_with("T05"), "initial stop");
+    rsp_send(&mut conn, "vCont;c");
+    std::thread::sleep(Duration::from_millis(300));
+    std::io::Write::write_all(&mut conn, b"\x03").unwrap();
+    let stop = rsp_recv(&mut conn);
+    assert!(stop.starts_with("T02"), "SIGINT stop, got {stop:?}");
+    rsp_send(&mut conn, "m0,8");
+    assert_eq!(rsp_recv(&mut conn), "E0e", "reading address 0 is EFAULT");
+    rsp_send(&mut conn, "k");
+    let (status, _, stderr) = finish(s);
+    assert_eq!(status, 128 + 9, "killed from gdb; stderr:\n{stderr}");
 }
