@@ -509,8 +509,8 @@ impl Engine {
             }
             if let Some(d) = &self.debug {
                 if d.checking() {
-                    // Under gdb with breakpoints, watchpoints or a step: one interpreted
-                    // instruction at a time.
+                    // Under gdb with breakpoints, watchpoints or a step: interpret up to
+                    // the next breakpoint (or one instruction for a step or watchpoints).
                     // Time stopped in the debugger is not the interpreter's.
                     self.phase(Phase::Other);
                     if !d.before_insn(s) {
