@@ -39,7 +39,7 @@ const SA_RESTART: u64 = 0x1000_0000;
 
 /// System calls Linux restarts after a handler with `SA_RESTART` (the others — sleeps,
 /// waits for signals, poll/select — return EINTR regardless).
-fn restartable(nr: u64) -> bool {
+pub(crate) fn restartable(nr: u64) -> bool {
     use nr::*;
     matches!(
         nr,
@@ -147,6 +147,18 @@ struct Translation {
 /// Load an `.aot` file: validate it and link its code.
 pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
     let aot = AotFile::from_bytes(bytes)?;
+    if aot.header.guest_isa == Isa::X86_64.name() {
+        // A "native" .aot: the x86-64 program itself, run under KVM.
+        let image = GuestImage::parse(&aot.payload.guest_image)?;
+        if image.isa != Isa::X86_64 || !aot.payload.objects.is_empty() {
+            return Err(RunError::UnsupportedIsa(aot.header.guest_isa));
+        }
+        return Ok(Loaded {
+            image_bytes: aot.payload.guest_image,
+            image,
+            code: None,
+        });
+    }
     if aot.header.guest_isa != Isa::Riscv64.name() {
         return Err(RunError::UnsupportedIsa(aot.header.guest_isa));
     }
@@ -205,7 +217,7 @@ pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
 /// Load a guest ELF for the interpreter.
 pub fn load_elf(bytes: Vec<u8>) -> Result<Loaded, RunError> {
     let image = GuestImage::parse(&bytes)?;
-    if !matches!(image.isa, Isa::Riscv64 | Isa::Aarch64) {
+    if !matches!(image.isa, Isa::Riscv64 | Isa::Aarch64 | Isa::X86_64) {
         return Err(RunError::UnsupportedIsa(image.isa.name().into()));
     }
     Ok(Loaded {
@@ -1120,6 +1132,9 @@ fn watch_translated_code(mem: &GuestMemory, t: Translation) -> Rewrites {
 pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, RunError> {
     if loaded.image.isa == Isa::Aarch64 {
         return crate::a64::run(&loaded.image, &loaded.image_bytes, cfg);
+    }
+    if loaded.image.isa == Isa::X86_64 {
+        return crate::kvm::run(&loaded.image, &loaded.image_bytes, cfg);
     }
     let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);
     let li = load_image(&mem, &loaded.image, &loaded.image_bytes)

@@ -3,6 +3,7 @@
 //! - [`engine`]: loads a translation, runs the guest, dispatches between translated code
 //!   and the interpreter;
 //! - [`interp`]: the interpreter (the shared semantics on concrete values);
+//! - [`kvm`]: native x86-64 guests in a KVM virtual machine;
 //! - [`link`]: the in-process linker for the translated host objects;
 //! - [`memory`]: the guest address space (one reserved host region);
 //! - [`process`]: the initial process image (segments, stack, auxv);
@@ -13,6 +14,7 @@ pub mod a64;
 pub mod concrete;
 pub mod engine;
 pub mod interp;
+pub mod kvm;
 pub mod link;
 pub mod memory;
 pub mod process;

@@ -224,3 +224,32 @@ pub fn block_forwardable_signals() {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
+
+/// The forwardable signals as a mask (bit `n-1` = signal `n`).
+pub fn forwardable_mask() -> u64 {
+    (1..=64)
+        .filter(|s| !NOT_FORWARDED.contains(s))
+        .fold(0, |m, s| m | 1 << (s - 1))
+}
+
+/// Unblocks every forwardable signal in the calling thread (undoes
+/// [`block_forwardable_signals`]); pending ones run their host handler now.
+pub fn unblock_forwardable_signals() {
+    // SAFETY: sigset operations on a local set; pthread_sigmask on the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in 1..=64 {
+            if !NOT_FORWARDED.contains(&sig) {
+                libc::sigaddset(&mut set, sig);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// `alarm(2)` on the host (x86-64 guests have the call; the generic table does not).
+pub fn alarm(seconds: u32) -> u32 {
+    // SAFETY: alarm has no memory arguments and cannot fail.
+    unsafe { libc::alarm(seconds) }
+}

@@ -1,0 +1,878 @@
+//! The KVM virtual machine for native x86-64 guests: memory slots, the ring-0 stub,
+//! descriptor tables, guest page tables and the vCPU. All `unsafe` code of the KVM
+//! backend is in this module.
+//!
+//! Guest-physical layout:
+//!
+//! ```text
+//! [0, GUEST_SPACE)                 slot 0: the runtime's reserved guest region
+//!                                  (guest-physical A = guest-virtual A = host base + A)
+//! [KPHYS, KPHYS + KAREA_SIZE)      slot 1: the runtime-owned "kernel area": GDT, IDT,
+//!                                  TSS, the stub's code, its stacks, the page tables
+//! ```
+//!
+//! Guest-virtual layout: user pages `[0, GUEST_SPACE)` map 1:1 to slot 0 with the
+//! guest's protections (user, NX unless executable, read-only unless writable); they are
+//! filled in lazily by page faults ([`Vm::populate`]) and removed by [`Vm::zap`]. The
+//! kernel area is mapped at [`KVIRT`] with 2 MiB supervisor-only pages, so ring 3 can
+//! neither read nor write it.
+
+use std::os::fd::AsRawFd;
+
+use kvm_bindings::{
+    kvm_regs, kvm_segment, kvm_sregs, kvm_userspace_memory_region, kvm_xsave,
+    KVM_MAX_CPUID_ENTRIES,
+};
+use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
+
+use crate::memory::{GuestMemory, Prot, GUEST_SPACE, PAGE_SIZE};
+
+/// Guest-physical address of the kernel area (just above the guest space).
+pub const KPHYS: u64 = GUEST_SPACE;
+/// Guest-virtual address of the kernel area (the top 512 GiB slot, supervisor only).
+pub const KVIRT: u64 = 0xffff_ff80_0000_0000;
+/// Size of the kernel area (lazily committed on the host).
+const KAREA_SIZE: u64 = 256 << 20;
+
+const GDT: u64 = 0x0000;
+const IDT: u64 = 0x1000;
+const TSS: u64 = 0x2000;
+/// One 8-byte slot the host fills before a `resume_flush` (the guest's `rax`).
+const KDATA: u64 = 0x2800;
+const STUB: u64 = 0x3000;
+const KSTACK_TOP: u64 = 0x8000;
+const DFSTACK_TOP: u64 = 0x9000;
+/// The page `syscall` enters (LSTAR), mapped user-executable at [`SYSCALL_PAGE`].
+const SYSCALL_CODE: u64 = 0x9000;
+/// First page-table page (the PML4); the rest of the area is the page-table pool.
+const PML4: u64 = 0x10000;
+
+/// Stub entry points (offsets in the stub page).
+const RESUME_IRET: u64 = 0x010;
+const RESUME_FLUSH: u64 = 0x020;
+const EXC_COMMON: u64 = 0x040;
+const EXC_VECTORS: u64 = 0x100;
+
+/// The I/O ports the stub writes to leave the guest.
+const PORT_SYSCALL: u16 = 0x10;
+const PORT_EXCEPTION: u16 = 0x11;
+
+/// Guest-virtual address of the `syscall` entry page: above the guest space (the guest
+/// cannot map there), below the end of the canonical lower half.
+pub const SYSCALL_PAGE: u64 = 0x7fff_ffff_f000;
+
+/// Segment selectors, as Linux has them (`__USER_CS` = 0x33, `__USER_DS` = 0x2b).
+const KERNEL_CS: u16 = 0x10;
+const KERNEL_DS: u16 = 0x18;
+const USER32_CS: u16 = 0x23;
+pub const USER_DS: u16 = 0x2b;
+pub const USER_CS: u16 = 0x33;
+const TSS_SEL: u16 = 0x40;
+
+const PTE_P: u64 = 1;
+const PTE_W: u64 = 2;
+const PTE_U: u64 = 4;
+const PTE_PS: u64 = 0x80;
+const PTE_NX: u64 = 1 << 63;
+const PTE_ADDR: u64 = 0x000f_ffff_ffff_f000;
+
+const MSR_STAR: u32 = 0xc000_0081;
+const MSR_LSTAR: u32 = 0xc000_0082;
+const MSR_CSTAR: u32 = 0xc000_0083;
+const MSR_SFMASK: u32 = 0xc000_0084;
+
+/// Exceptions that push an error code.
+const ERROR_CODE_VECTORS: [u8; 10] = [8, 10, 11, 12, 13, 14, 17, 21, 29, 30];
+
+/// Why the VM could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum VmError {
+    #[error("/dev/kvm: {0}")]
+    Open(kvm_ioctls::Error),
+    #[error("KVM: {0}: {1}")]
+    Setup(&'static str, kvm_ioctls::Error),
+    #[error("KVM: {0}")]
+    Other(String),
+}
+
+/// The user-visible register state of the guest thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserRegs {
+    /// rax rbx rcx rdx rsi rdi rbp rsp r8..r15, in this (kvm_regs) order.
+    pub gpr: [u64; 16],
+    pub rip: u64,
+    pub rflags: u64,
+}
+
+pub const RAX: usize = 0;
+pub const RCX: usize = 2;
+pub const RDX: usize = 3;
+pub const RSI: usize = 4;
+pub const RDI: usize = 5;
+pub const RSP: usize = 7;
+pub const R8: usize = 8;
+pub const R9: usize = 9;
+pub const R10: usize = 10;
+pub const R11: usize = 11;
+
+fn regs_to_array(r: &kvm_regs) -> [u64; 16] {
+    [
+        r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12,
+        r.r13, r.r14, r.r15,
+    ]
+}
+
+fn array_to_regs(g: &[u64; 16], rip: u64, rflags: u64) -> kvm_regs {
+    kvm_regs {
+        rax: g[0],
+        rbx: g[1],
+        rcx: g[2],
+        rdx: g[3],
+        rsi: g[4],
+        rdi: g[5],
+        rbp: g[6],
+        rsp: g[7],
+        r8: g[8],
+        r9: g[9],
+        r10: g[10],
+        r11: g[11],
+        r12: g[12],
+        r13: g[13],
+        r14: g[14],
+        r15: g[15],
+        rip,
+        rflags,
+    }
+}
+
+/// Why the vCPU stopped.
+#[derive(Debug)]
+pub enum Exit {
+    /// The guest ran `syscall`: registers as at the instruction, `rip` = the next one.
+    Syscall(UserRegs),
+    /// A CPU exception in ring 3.
+    Exception {
+        vector: u8,
+        error: u64,
+        /// CR2 (the faulting address of a page fault).
+        cr2: u64,
+        regs: UserRegs,
+    },
+    /// A host signal interrupted the vCPU (`KVM_RUN` returned `EINTR`).
+    Interrupted,
+    /// The guest touched guest-physical memory the host cannot provide (a file mapping
+    /// past the end of its file): `SIGBUS`.
+    HostFault,
+    /// Anything else (a bug in the VM set-up): a description.
+    Fatal(String),
+}
+
+/// The kernel area: host memory owned by the VM, mapped as slot 1.
+struct KernelArea {
+    ptr: *mut u8,
+    /// Next free page-table page.
+    next_pt: u64,
+}
+
+impl KernelArea {
+    fn new() -> Result<KernelArea, VmError> {
+        // SAFETY: a fresh private anonymous mapping at an address of the kernel's choice.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                KAREA_SIZE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(VmError::Other(format!(
+                "cannot map the kernel area: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(KernelArea {
+            ptr: p.cast(),
+            next_pt: PML4 + PAGE_SIZE,
+        })
+    }
+
+    fn u64_at(&self, off: u64) -> u64 {
+        assert!(off % 8 == 0 && off + 8 <= KAREA_SIZE);
+        // SAFETY: aligned and inside the mapping (asserted); the guest may write the
+        // area only through the stub (its stack), never concurrently with the host,
+        // which touches it only while the vCPU is stopped.
+        unsafe { self.ptr.add(off as usize).cast::<u64>().read() }
+    }
+
+    fn set_u64(&mut self, off: u64, v: u64) {
+        assert!(off % 8 == 0 && off + 8 <= KAREA_SIZE);
+        // SAFETY: as in `u64_at`.
+        unsafe { self.ptr.add(off as usize).cast::<u64>().write(v) }
+    }
+
+    fn write(&mut self, off: u64, bytes: &[u8]) {
+        assert!(off + bytes.len() as u64 <= KAREA_SIZE);
+        // SAFETY: inside the mapping (asserted); no Rust reference into it exists.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.add(off as usize), bytes.len())
+        }
+    }
+
+    /// A zeroed page-table page (its kernel-area offset).
+    fn alloc_pt(&mut self) -> Option<u64> {
+        if self.next_pt + PAGE_SIZE > KAREA_SIZE {
+            return None;
+        }
+        let off = self.next_pt;
+        self.next_pt += PAGE_SIZE;
+        Some(off)
+    }
+}
+
+impl Drop for KernelArea {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`; the VM using it is dropped first (field order
+        // of `Vm`).
+        unsafe { libc::munmap(self.ptr.cast(), KAREA_SIZE as usize) };
+    }
+}
+
+/// A VM with one vCPU running a guest whose memory is a [`GuestMemory`].
+pub struct Vm {
+    vcpu: VcpuFd,
+    _vm: VmFd,
+    _kvm: Kvm,
+    area: KernelArea,
+    /// The guest needs a TLB flush before it next runs user code.
+    flush: bool,
+    /// The vCPU stopped in ring 3 (an interrupted `KVM_RUN`), with these segment
+    /// registers: a full resume must first put it back in ring 0.
+    in_user: Option<kvm_sregs>,
+    /// The last `syscall` exit came from ring 3 (#GP at the entry page).
+    syscall_in_ring3: bool,
+}
+
+/// Can this host run x86-64 guests under KVM? `Err` says why not.
+pub fn probe() -> Result<(), VmError> {
+    let kvm = Kvm::new().map_err(VmError::Open)?;
+    kvm.create_vm()
+        .map_err(|e| VmError::Setup("create VM", e))?;
+    Ok(())
+}
+
+fn seg(selector: u16, dpl: u8, code: bool) -> kvm_segment {
+    kvm_segment {
+        base: 0,
+        limit: 0xffff_ffff,
+        selector,
+        type_: if code { 11 } else { 3 },
+        present: 1,
+        dpl,
+        db: 0,
+        s: 1,
+        l: u8::from(code),
+        g: 1,
+        avl: 0,
+        unusable: 0,
+        padding: 0,
+    }
+}
+
+/// A 64-bit interrupt gate to `target` (kernel-virtual), callable from `dpl`.
+fn idt_gate(target: u64, dpl: u64, ist: u64) -> [u64; 2] {
+    let lo = (target & 0xffff)
+        | (u64::from(KERNEL_CS) << 16)
+        | (ist << 32)
+        | (0xe << 40)
+        | (dpl << 45)
+        | (1 << 47)
+        | ((target >> 16 & 0xffff) << 48);
+    [lo, target >> 32]
+}
+
+/// The machine code of the ring-0 stub (one page).
+fn stub_code() -> Vec<u8> {
+    let mut c = vec![0xccu8; PAGE_SIZE as usize];
+    let mut put = |off: u64, b: &[u8]| c[off as usize..off as usize + b.len()].copy_from_slice(b);
+    // resume: iretq (the host wrote the frame at rsp and set every register)
+    put(RESUME_IRET, &[0x48, 0xcf]);
+    // resume with a TLB flush: mov rax, cr3; mov cr3, rax; mov rax, [KDATA]; iretq
+    let mut f = vec![0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8, 0x48, 0xa1];
+    f.extend_from_slice(&(KVIRT + KDATA).to_le_bytes());
+    f.extend_from_slice(&[0x48, 0xcf]);
+    put(RESUME_FLUSH, &f);
+    // exceptions: out PORT_EXCEPTION, al; add rsp, 16 (vector, error code); iretq
+    put(EXC_COMMON, &[0xe6, PORT_EXCEPTION as u8, 0x48, 0x83, 0xc4, 0x10, 0x48, 0xcf]);
+    for v in 0u8..32 {
+        let at = EXC_VECTORS + u64::from(v) * 16;
+        let mut e = Vec::new();
+        if !ERROR_CODE_VECTORS.contains(&v) {
+            e.extend_from_slice(&[0x6a, 0x00]); // push 0
+        }
+        e.extend_from_slice(&[0x6a, v]); // push v
+        let after = at + e.len() as u64 + 5;
+        let rel = (EXC_COMMON as i64 - after as i64) as i32;
+        e.push(0xe9); // jmp rel32
+        e.extend_from_slice(&rel.to_le_bytes());
+        put(at, &e);
+    }
+    c
+}
+
+impl Vm {
+    /// Creates the VM over `mem`: slot 0 = the guest region, slot 1 = the kernel area,
+    /// long mode, the stub, CPUID = what KVM supports on this host, the host's XCR0
+    /// features (x87, SSE, AVX, AVX-512), and a vCPU about to `iretq` to `entry` in ring 3.
+    pub fn new(mem: &GuestMemory, entry: u64, sp: u64) -> Result<Vm, VmError> {
+        let kvm = Kvm::new().map_err(VmError::Open)?;
+        let vm = kvm
+            .create_vm()
+            .map_err(|e| VmError::Setup("create VM", e))?;
+        let mut area = KernelArea::new()?;
+        let slots = [
+            (0, 0, GUEST_SPACE, mem.base() as u64),
+            (1, KPHYS, KAREA_SIZE, area.ptr as u64),
+        ];
+        for (slot, gpa, size, host) in slots {
+            let region = kvm_userspace_memory_region {
+                slot,
+                flags: 0,
+                guest_phys_addr: gpa,
+                memory_size: size,
+                userspace_addr: host,
+            };
+            // SAFETY: both host ranges are mappings this process owns for at least as
+            // long as the VM lives (the guest region outlives the `Vm`, which callers
+            // keep next to the `GuestMemory`; the kernel area is dropped after the VM
+            // fds, see the field order). They do not overlap each other.
+            unsafe { vm.set_user_memory_region(region) }
+                .map_err(|e| VmError::Setup("register guest memory", e))?;
+        }
+        let vcpu = vm
+            .create_vcpu(0)
+            .map_err(|e| VmError::Setup("create vCPU", e))?;
+
+        // CPUID: what KVM can virtualise here, minus what vmx cannot support.
+        let mut cpuid = kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .map_err(|e| VmError::Setup("get CPUID", e))?;
+        for e in cpuid.as_mut_slice() {
+            match (e.function, e.index) {
+                // MONITOR/MWAIT (ring 0 only anyway), no x2APIC, no TSC deadline timer.
+                (1, _) => e.ecx &= !((1 << 3) | (1 << 21) | (1 << 24)),
+                // No PKU/OSPKE (vmx does not enable protection keys), no WAITPKG, no
+                // AMX (needs arch_prctl(ARCH_REQ_XCOMP_PERM), which vmx does not offer).
+                (7, 0) => {
+                    e.ecx &= !((1 << 3) | (1 << 4) | (1 << 5));
+                    e.edx &= !((1 << 22) | (1 << 24) | (1 << 25));
+                }
+                _ => {}
+            }
+        }
+        vcpu.set_cpuid2(&cpuid)
+            .map_err(|e| VmError::Setup("set CPUID", e))?;
+
+        // XCR0: x87, SSE, AVX and AVX-512 state, as far as this CPU has them.
+        let host_xcr0 = xgetbv0();
+        let mut xcrs = vcpu
+            .get_xcrs()
+            .map_err(|e| VmError::Setup("get XCRs", e))?;
+        xcrs.nr_xcrs = 1;
+        xcrs.xcrs[0].xcr = 0;
+        xcrs.xcrs[0].value = host_xcr0 & 0xe7;
+        vcpu.set_xcrs(&xcrs)
+            .map_err(|e| VmError::Setup("set XCR0", e))?;
+
+        // Descriptor tables and the stub.
+        let mut gdt = [0u64; 10];
+        gdt[(KERNEL_CS >> 3) as usize] = 0x00af_9b00_0000_ffff;
+        gdt[(KERNEL_DS >> 3) as usize] = 0x00cf_9300_0000_ffff;
+        gdt[(USER32_CS >> 3) as usize] = 0x00cf_fb00_0000_ffff;
+        gdt[(USER_DS >> 3) as usize] = 0x00cf_f300_0000_ffff;
+        gdt[(USER_CS >> 3) as usize] = 0x00af_fb00_0000_ffff;
+        let tss_base = KVIRT + TSS;
+        gdt[(TSS_SEL >> 3) as usize] = 0x67
+            | ((tss_base & 0xff_ffff) << 16)
+            | (0x89 << 40)
+            | ((tss_base >> 24 & 0xff) << 56);
+        gdt[(TSS_SEL >> 3) as usize + 1] = tss_base >> 32;
+        for (i, d) in gdt.iter().enumerate() {
+            area.set_u64(GDT + 8 * i as u64, *d);
+        }
+        for v in 0u64..32 {
+            // int3 and into may be used from ring 3 (SIGTRAP, SIGSEGV as on Linux);
+            // every other `int n` from ring 3 is a #GP (SIGSEGV). #DF uses IST 1.
+            let dpl = if v == 3 || v == 4 { 3 } else { 0 };
+            let ist = u64::from(v == 8);
+            let gate = idt_gate(KVIRT + STUB + EXC_VECTORS + v * 16, dpl, ist);
+            area.set_u64(IDT + v * 16, gate[0]);
+            area.set_u64(IDT + v * 16 + 8, gate[1]);
+        }
+        let mut tss = [0u8; 104];
+        tss[4..12].copy_from_slice(&(KVIRT + KSTACK_TOP).to_le_bytes()); // rsp0
+        tss[36..44].copy_from_slice(&(KVIRT + DFSTACK_TOP).to_le_bytes()); // ist1
+        tss[102..104].copy_from_slice(&104u16.to_le_bytes()); // no I/O bitmap
+        area.write(TSS, &tss);
+        area.write(STUB, &stub_code());
+        // The syscall entry: `out PORT_SYSCALL, al; sysretq` in ring 0. Some nested AMD
+        // hosts enter LSTAR without leaving ring 3; there the `out` raises #GP at this
+        // page, which the runtime treats the same way (see `Vm::run`). The page is
+        // user-executable and read-only, like a vDSO page.
+        area.write(SYSCALL_CODE, &[0xe6, PORT_SYSCALL as u8, 0x48, 0x0f, 0x07]);
+
+        // Page tables: PML4[511] maps the kernel area with 2 MiB supervisor pages.
+        let kpdpt = area.alloc_pt().ok_or(VmError::Other("page tables".into()))?;
+        let kpd = area.alloc_pt().ok_or(VmError::Other("page tables".into()))?;
+        area.set_u64(PML4 + 511 * 8, (KPHYS + kpdpt) | PTE_P | PTE_W);
+        area.set_u64(kpdpt, (KPHYS + kpd) | PTE_P | PTE_W);
+        for i in 0..KAREA_SIZE >> 21 {
+            area.set_u64(kpd + i * 8, (KPHYS + (i << 21)) | PTE_P | PTE_W | PTE_PS);
+        }
+
+        let mut sregs = vcpu
+            .get_sregs()
+            .map_err(|e| VmError::Setup("get sregs", e))?;
+        sregs.cs = seg(KERNEL_CS, 0, true);
+        let kds = seg(KERNEL_DS, 0, false);
+        (sregs.ds, sregs.es, sregs.ss) = (kds, kds, kds);
+        // FS and GS hold user bases (arch_prctl); DPL 3 so `iretq` to ring 3 keeps them.
+        sregs.fs = seg(0, 3, false);
+        sregs.gs = sregs.fs;
+        sregs.tr = kvm_segment {
+            base: tss_base,
+            limit: 0x67,
+            selector: TSS_SEL,
+            type_: 11,
+            present: 1,
+            s: 0,
+            ..Default::default()
+        };
+        sregs.gdt.base = KVIRT + GDT;
+        sregs.gdt.limit = (gdt.len() * 8 - 1) as u16;
+        sregs.idt.base = KVIRT + IDT;
+        sregs.idt.limit = 32 * 16 - 1;
+        // PE MP ET NE WP AM PG
+        sregs.cr0 = 0x8005_0033;
+        sregs.cr3 = KPHYS + PML4;
+        // PAE OSFXSR OSXMMEXCPT OSXSAVE
+        sregs.cr4 = 0x20 | 0x200 | 0x400 | 0x4_0000;
+        // SCE LME LMA NXE
+        sregs.efer = 0x1 | 0x100 | 0x400 | 0x800;
+        vcpu.set_sregs(&sregs)
+            .map_err(|e| VmError::Setup("set sregs", e))?;
+
+
+        let msrs = kvm_bindings::Msrs::from_entries(&[
+            msr(
+                MSR_STAR,
+                (u64::from(USER32_CS) << 48) | (u64::from(KERNEL_CS) << 32),
+            ),
+            msr(MSR_LSTAR, SYSCALL_PAGE),
+            msr(MSR_CSTAR, SYSCALL_PAGE),
+            // TF DF IF IOPL AC NT cleared on entry, as Linux does.
+            msr(MSR_SFMASK, 0x4_7700),
+        ])
+        .map_err(|e| VmError::Other(format!("MSR list: {e:?}")))?;
+        let n = vcpu
+            .set_msrs(&msrs)
+            .map_err(|e| VmError::Setup("set MSRs", e))?;
+        if n != msrs.as_slice().len() {
+            return Err(VmError::Other("KVM refused a system MSR".into()));
+        }
+
+        let mut vm = Vm {
+            vcpu,
+            _vm: vm,
+            _kvm: kvm,
+            area,
+            flush: false,
+            in_user: None,
+            syscall_in_ring3: false,
+        };
+        let pt = vm
+            .pt_for(SYSCALL_PAGE, true)
+            .ok_or(VmError::Other("page tables".into()))?;
+        vm.area.set_u64(
+            pt + ((SYSCALL_PAGE >> 12) & 511) * 8,
+            (KPHYS + SYSCALL_CODE) | PTE_P | PTE_U,
+        );
+        let mut gpr = [0u64; 16];
+        gpr[RSP] = sp;
+        vm.resume_full(&UserRegs {
+            gpr,
+            rip: entry,
+            rflags: 0x202,
+        })?;
+        Ok(vm)
+    }
+
+    /// Runs the vCPU until the guest needs the runtime.
+    pub fn run(&mut self) -> Exit {
+        self.in_user = None;
+        self.syscall_in_ring3 = false;
+        let port = match self.vcpu.run() {
+            Ok(VcpuExit::IoOut(port, _)) => port,
+            Ok(other) => return Exit::Fatal(format!("unexpected VM exit {other:?}")),
+            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                return Exit::Interrupted
+            }
+            Err(e) if e.errno() == libc::EFAULT => return Exit::HostFault,
+            Err(e) => return Exit::Fatal(format!("KVM_RUN: {e}")),
+        };
+        let r = match self.vcpu.get_regs() {
+            Ok(r) => r,
+            Err(e) => return Exit::Fatal(format!("get registers: {e}")),
+        };
+        match port {
+            // `syscall` left the user rip in rcx and rflags in r11.
+            PORT_SYSCALL if r.rip == SYSCALL_PAGE + 2 => Exit::Syscall(UserRegs {
+                gpr: regs_to_array(&r),
+                rip: r.rcx,
+                rflags: r.r11,
+            }),
+            PORT_EXCEPTION => {
+                let Some(off) = r
+                    .rsp
+                    .checked_sub(KVIRT)
+                    .filter(|&o| o >= KSTACK_TOP - 0x1000 && o + 56 <= DFSTACK_TOP)
+                else {
+                    return Exit::Fatal(format!("stub stack pointer {:#x}", r.rsp));
+                };
+                let w = |i: u64| self.area.u64_at(off + 8 * i);
+                let (vector, error, rip, cs, rflags, rsp) = (w(0), w(1), w(2), w(3), w(4), w(5));
+                tracing::trace!(
+                    "exception frame: vector {vector} error {error:#x} rip {rip:#x} cs {cs:#x} \
+                     rflags {rflags:#x} rsp {rsp:#x} ss {:#x}; stub rsp {:#x}",
+                    w(6),
+                    r.rsp
+                );
+                if cs & 3 != 3 {
+                    return Exit::Fatal(format!(
+                        "exception {vector} in the ring-0 stub at {rip:#x} (error {error:#x})"
+                    ));
+                }
+                let cr2 = match self.vcpu.get_sregs() {
+                    Ok(s) => s.cr2,
+                    Err(e) => return Exit::Fatal(format!("get sregs: {e}")),
+                };
+                let mut gpr = regs_to_array(&r);
+                gpr[RSP] = rsp;
+                if vector == 13 && rip == SYSCALL_PAGE {
+                    // `syscall` that stayed in ring 3 (see `Vm::new`).
+                    self.syscall_in_ring3 = true;
+                    return Exit::Syscall(UserRegs {
+                        gpr,
+                        rip: r.rcx,
+                        rflags: r.r11,
+                    });
+                }
+                Exit::Exception {
+                    vector: vector as u8,
+                    error,
+                    cr2,
+                    regs: UserRegs { gpr, rip, rflags },
+                }
+            }
+            p => Exit::Fatal(format!("write to I/O port {p:#x}")),
+        }
+    }
+
+    /// The user state the vCPU holds or is about to return to (after an interrupted
+    /// `KVM_RUN`: it may be in ring 3 or at one of the stub's return points).
+    pub fn current_user_regs(&mut self) -> Result<UserRegs, VmError> {
+        let r = self
+            .vcpu
+            .get_regs()
+            .map_err(|e| VmError::Setup("get registers", e))?;
+        let s = self
+            .vcpu
+            .get_sregs()
+            .map_err(|e| VmError::Setup("get sregs", e))?;
+        let mut gpr = regs_to_array(&r);
+        if s.cs.selector & 3 == 3 {
+            self.in_user = Some(s);
+            return Ok(UserRegs {
+                gpr,
+                rip: r.rip,
+                rflags: r.rflags,
+            });
+        }
+        let at = r.rip.wrapping_sub(KVIRT + STUB);
+        let frame = |skip: u64| -> Result<(u64, u64, u64), VmError> {
+            let off = r
+                .rsp
+                .checked_sub(KVIRT)
+                .map(|o| o + skip)
+                .filter(|&o| o + 40 <= KSTACK_TOP)
+                .ok_or_else(|| VmError::Other(format!("stub stack pointer {:#x}", r.rsp)))?;
+            let w = |i: u64| self.area.u64_at(off + 8 * i);
+            Ok((w(0), w(2), w(3)))
+        };
+        if r.rip == SYSCALL_PAGE + 2 {
+            gpr[RSP] = r.rsp;
+            return Ok(UserRegs {
+                gpr,
+                rip: r.rcx,
+                rflags: r.r11,
+            });
+        }
+        let (rip, rflags, rsp) = match at {
+            RESUME_IRET => frame(0)?,
+            RESUME_FLUSH => {
+                gpr[RAX] = self.area.u64_at(KDATA);
+                self.flush = true;
+                frame(0)?
+            }
+            a if a == EXC_COMMON + 2 => frame(16)?,
+            _ => {
+                return Err(VmError::Other(format!(
+                    "vCPU interrupted in the stub at {:#x}",
+                    r.rip
+                )))
+            }
+        };
+        gpr[RSP] = rsp;
+        Ok(UserRegs { gpr, rip, rflags })
+    }
+
+    /// Returns from a `syscall` to `regs.rip` with `rax` = `ret`; rcx and r11 get the
+    /// return address and flags, as the instruction leaves them.
+    pub fn resume_syscall(&mut self, regs: &UserRegs, ret: u64) -> Result<(), VmError> {
+        let mut r = *regs;
+        r.gpr[RAX] = ret;
+        r.gpr[RCX] = r.rip;
+        r.gpr[R11] = user_rflags(r.rflags);
+        if self.flush || self.syscall_in_ring3 {
+            return self.resume_full(&r);
+        }
+        // In ring 0 at the entry page's `sysretq`.
+        self.vcpu
+            .set_regs(&array_to_regs(&r.gpr, SYSCALL_PAGE + 2, 0x2))
+            .map_err(|e| VmError::Setup("set registers", e))
+    }
+
+    /// Resumes ring 3 with exactly `regs` (through `iretq` from the stub's stack).
+    pub fn resume_full(&mut self, regs: &UserRegs) -> Result<(), VmError> {
+        if let Some(mut s) = self.in_user.take() {
+            s.cs = seg(KERNEL_CS, 0, true);
+            s.ss = seg(KERNEL_DS, 0, false);
+            self.vcpu
+                .set_sregs(&s)
+                .map_err(|e| VmError::Setup("set sregs", e))?;
+        }
+        let rflags = user_rflags(regs.rflags);
+        let frame = KSTACK_TOP - 40;
+        for (i, v) in [
+            regs.rip,
+            u64::from(USER_CS),
+            rflags,
+            regs.gpr[RSP],
+            u64::from(USER_DS),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            self.area.set_u64(frame + 8 * i as u64, v);
+        }
+        let mut gpr = regs.gpr;
+        gpr[RSP] = KVIRT + frame;
+        let entry = if self.flush {
+            self.area.set_u64(KDATA, regs.gpr[RAX]);
+            self.flush = false;
+            RESUME_FLUSH
+        } else {
+            RESUME_IRET
+        };
+        self.vcpu
+            .set_regs(&array_to_regs(&gpr, KVIRT + STUB + entry, 0x2))
+            .map_err(|e| VmError::Setup("set registers", e))
+    }
+
+    /// Continues after an exception the runtime fixed (a page fault it populated):
+    /// the stub pops the vector and error code and returns with `iretq`.
+    pub fn resume_exception(&mut self, regs: &UserRegs) -> Result<(), VmError> {
+        // The stub's own return path does not flush; a pending flush needs the full one.
+        if self.flush {
+            return self.resume_full(regs);
+        }
+        Ok(())
+    }
+
+    /// The FS and GS base registers.
+    pub fn fs_gs_base(&self) -> Result<(u64, u64), VmError> {
+        let s = self
+            .vcpu
+            .get_sregs()
+            .map_err(|e| VmError::Setup("get sregs", e))?;
+        Ok((s.fs.base, s.gs.base))
+    }
+
+    /// Sets the FS (`gs == false`) or GS base register (`arch_prctl`).
+    pub fn set_seg_base(&mut self, gs: bool, base: u64) -> Result<(), VmError> {
+        let mut s: kvm_sregs = self
+            .vcpu
+            .get_sregs()
+            .map_err(|e| VmError::Setup("get sregs", e))?;
+        let seg = if gs { &mut s.gs } else { &mut s.fs };
+        seg.base = base;
+        self.vcpu
+            .set_sregs(&s)
+            .map_err(|e| VmError::Setup("set sregs", e))
+    }
+
+    /// The vCPU's FPU/SSE/AVX state in XSAVE format (4096 bytes).
+    pub fn xsave(&self) -> Result<Vec<u8>, VmError> {
+        let x = self
+            .vcpu
+            .get_xsave()
+            .map_err(|e| VmError::Setup("get XSAVE", e))?;
+        Ok(x.region.iter().flat_map(|w| w.to_le_bytes()).collect())
+    }
+
+    /// Restores state saved by [`Vm::xsave`] (possibly edited by the guest).
+    pub fn set_xsave(&mut self, bytes: &[u8]) -> Result<(), VmError> {
+        let mut x = kvm_xsave::default();
+        for (w, c) in x.region.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        // SAFETY: `kvm_xsave` is the legacy 4 KiB buffer; KVM validates its contents
+        // (header, enabled features) and rejects a bad one with EINVAL.
+        unsafe { self.vcpu.set_xsave(&x) }.map_err(|e| VmError::Setup("set XSAVE", e))
+    }
+
+    // ---- guest page tables ----
+
+    /// Walks to the page-table page covering `addr` (kernel-area offset), creating the
+    /// missing levels when `create`.
+    fn pt_for(&mut self, addr: u64, create: bool) -> Option<u64> {
+        let mut table = PML4;
+        for shift in [39u64, 30, 21] {
+            let slot = table + ((addr >> shift) & 511) * 8;
+            let e = self.area.u64_at(slot);
+            table = if e & PTE_P != 0 {
+                (e & PTE_ADDR) - KPHYS
+            } else if create {
+                let t = self.area.alloc_pt()?;
+                self.area.set_u64(slot, (KPHYS + t) | PTE_P | PTE_W | PTE_U);
+                t
+            } else {
+                return None;
+            };
+        }
+        Some(table)
+    }
+
+    /// Maps the guest pages of the 2 MiB window around `addr` with the protections of
+    /// `mem`'s mapping table (lazily, from a page fault). False if the page-table pool
+    /// is exhausted.
+    pub fn populate(&mut self, mem: &GuestMemory, addr: u64) -> bool {
+        let win = addr & !((1 << 21) - 1);
+        let end = (win + (1 << 21)).min(GUEST_SPACE);
+        let Some(pt) = self.pt_for(win, true) else {
+            return false;
+        };
+        for (start, r) in mem.regions_in(win, end) {
+            let (s, e) = (start.max(win), r.end.min(end));
+            let flags = pte_flags(r.prot);
+            let mut p = s;
+            while p < e {
+                let v = if flags == 0 { 0 } else { p | flags };
+                self.area.set_u64(pt + ((p >> 12) & 511) * 8, v);
+                p += PAGE_SIZE;
+            }
+        }
+        true
+    }
+
+    /// Unmaps `[start, end)` from the guest page tables (mappings changed there); the
+    /// guest's TLB is flushed before it runs again.
+    pub fn zap(&mut self, start: u64, end: u64) {
+        let end = end.min(GUEST_SPACE);
+        let mut win = start & !((1 << 21) - 1);
+        while win < end {
+            if let Some(pt) = self.pt_for(win, false) {
+                let s = start.max(win);
+                let e = end.min(win + (1 << 21));
+                let mut p = s & !(PAGE_SIZE - 1);
+                while p < e {
+                    self.area.set_u64(pt + ((p >> 12) & 511) * 8, 0);
+                    p += PAGE_SIZE;
+                }
+            }
+            win += 1 << 21;
+        }
+        self.flush = true;
+    }
+
+    /// Raw fd of the vCPU (for `KVM_SET_SIGNAL_MASK`).
+    fn vcpu_fd(&self) -> i32 {
+        self.vcpu.as_raw_fd()
+    }
+
+    /// Lets host signals in `unblocked` (bit `n-1` = signal `n`) interrupt `KVM_RUN` even
+    /// while the thread blocks them elsewhere.
+    pub fn set_run_signal_mask(&self, unblocked: u64) -> Result<(), VmError> {
+        #[repr(C)]
+        struct SigMask {
+            len: u32,
+            set: u64,
+        }
+        let m = SigMask {
+            len: 8,
+            set: !unblocked,
+        };
+        // KVM_SET_SIGNAL_MASK = _IOW(KVMIO, 0x8b, struct kvm_signal_mask)
+        const KVM_SET_SIGNAL_MASK: libc::c_ulong = 0x4004_ae8b;
+        // SAFETY: the ioctl reads `len` and then `len` bytes of sigset from `m`, which is
+        // live and large enough.
+        let r = unsafe { libc::ioctl(self.vcpu_fd(), KVM_SET_SIGNAL_MASK, &m) };
+        if r != 0 {
+            return Err(VmError::Other(format!(
+                "KVM_SET_SIGNAL_MASK: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Only the flags user code may hold (CF PF AF ZF SF TF DF OF RF AC ID); IF stays set,
+/// as on Linux.
+fn user_rflags(f: u64) -> u64 {
+    (f & 0x25_0dd5) | 0x202
+}
+
+fn pte_flags(prot: Prot) -> u64 {
+    if prot.bits() == 0 {
+        return 0;
+    }
+    let mut f = PTE_P | PTE_U;
+    if prot.writable() {
+        f |= PTE_W;
+    }
+    if !prot.executable() {
+        f |= PTE_NX;
+    }
+    f
+}
+
+fn msr(index: u32, data: u64) -> kvm_bindings::kvm_msr_entry {
+    kvm_bindings::kvm_msr_entry {
+        index,
+        data,
+        ..Default::default()
+    }
+}
+
+/// The host's XCR0 (which state components the host OS enabled).
+fn xgetbv0() -> u64 {
+    let has_osxsave = std::arch::x86_64::__cpuid(1).ecx & (1 << 27) != 0;
+    if !has_osxsave {
+        return 3;
+    }
+    // SAFETY: XGETBV(0) is valid when CPUID says OSXSAVE (checked above).
+    unsafe { std::arch::x86_64::_xgetbv(0) }
+}
