@@ -103,7 +103,7 @@ pub fn run(
     let guest = std::thread::Builder::new()
         .name("guest".into())
         .spawn(move || {
-            let vm = match Vm::new(&mem, entry, sp) {
+            let mut vm = match Vm::new(&mem, entry, sp) {
                 Ok(vm) => vm,
                 Err(e) => {
                     eprintln!("vmx: cannot start the KVM guest: {e}");
@@ -195,7 +195,10 @@ impl Runner {
     fn run(&mut self) -> ! {
         loop {
             match self.vm.run() {
-                Exit::Syscall(regs) => self.syscall(regs),
+                Exit::Syscall(regs) => {
+                    self.last_fault = None;
+                    self.syscall(regs)
+                }
                 Exit::Exception {
                     vector,
                     error,
@@ -203,6 +206,7 @@ impl Runner {
                     regs,
                 } => self.exception(vector, error, cr2, regs),
                 Exit::Interrupted => {
+                    tracing::trace!("KVM_RUN interrupted by a host signal");
                     // Let the pending host signal run its handler, then act on it.
                     unblock_forwardable_signals();
                     block_forwardable_signals();
@@ -350,9 +354,23 @@ impl Runner {
     /// Runs generic syscall `g`; keeps the guest page tables in step with the mappings.
     fn generic(&mut self, g: u64, a: [u64; 6], sp: u64) -> u64 {
         let old_brk = (g == nr::BRK).then(|| self.kernel.brk());
+        // A fork's child needs a VM of its own, made from the parent's vCPU state.
+        let snapshot = match g {
+            nr::CLONE => match self.vm.snapshot() {
+                Ok(s) => Some(s),
+                Err(e) => self.internal_error(&e.to_string()),
+            },
+            _ => None,
+        };
+        let pid = std::process::id();
         unblock_forwardable_signals();
         let (ret, out, _child_sp) = self.kernel.handle_args(g, a, sp);
         block_forwardable_signals();
+        if let Some(snap) = snapshot.filter(|_| std::process::id() != pid) {
+            if let Err(e) = self.vm.reborn(&self.mem, &snap) {
+                self.internal_error(&format!("in the forked child: {e}"));
+            }
+        }
         match out {
             SysOutcome::Continue => {}
             SysOutcome::Exit(code) => {
@@ -532,6 +550,7 @@ impl Runner {
     /// signal to deliver now.
     fn post_forwarded(&mut self) -> bool {
         for (sig, code, pid) in take_forwarded() {
+            tracing::trace!("host signal {sig} for the guest");
             if let SysOutcome::Killed(k) = self.kernel.post_signal_from(sig, code, pid) {
                 self.die(k);
             }
@@ -557,6 +576,7 @@ impl Runner {
                     uid: unsafe { libc::getuid() },
                 },
             };
+            tracing::trace!("entering the handler of signal {sig} at {:#x}", regs.rip);
             match self.enter_handler(&regs, &info, (0, 0, 0)) {
                 Some(r) => {
                     regs = r;

@@ -253,6 +253,8 @@ pub struct Vm {
     in_user: Option<kvm_sregs>,
     /// The last `syscall` exit came from ring 3 (#GP at the entry page).
     syscall_in_ring3: bool,
+    /// The signals let through during `KVM_RUN` ([`Vm::set_run_signal_mask`]).
+    run_mask: Option<u64>,
 }
 
 /// Can this host run x86-64 guests under KVM? `Err` says why not.
@@ -327,64 +329,8 @@ impl Vm {
     /// long mode, the stub, CPUID = what KVM supports on this host, the host's XCR0
     /// features (x87, SSE, AVX, AVX-512), and a vCPU about to `iretq` to `entry` in ring 3.
     pub fn new(mem: &GuestMemory, entry: u64, sp: u64) -> Result<Vm, VmError> {
-        let kvm = Kvm::new().map_err(VmError::Open)?;
-        let vm = kvm
-            .create_vm()
-            .map_err(|e| VmError::Setup("create VM", e))?;
         let mut area = KernelArea::new()?;
-        let slots = [
-            (0, 0, GUEST_SPACE, mem.base() as u64),
-            (1, KPHYS, KAREA_SIZE, area.ptr as u64),
-        ];
-        for (slot, gpa, size, host) in slots {
-            let region = kvm_userspace_memory_region {
-                slot,
-                flags: 0,
-                guest_phys_addr: gpa,
-                memory_size: size,
-                userspace_addr: host,
-            };
-            // SAFETY: both host ranges are mappings this process owns for at least as
-            // long as the VM lives (the guest region outlives the `Vm`, which callers
-            // keep next to the `GuestMemory`; the kernel area is dropped after the VM
-            // fds, see the field order). They do not overlap each other.
-            unsafe { vm.set_user_memory_region(region) }
-                .map_err(|e| VmError::Setup("register guest memory", e))?;
-        }
-        let vcpu = vm
-            .create_vcpu(0)
-            .map_err(|e| VmError::Setup("create vCPU", e))?;
-
-        // CPUID: what KVM can virtualise here, minus what vmx cannot support.
-        let mut cpuid = kvm
-            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-            .map_err(|e| VmError::Setup("get CPUID", e))?;
-        for e in cpuid.as_mut_slice() {
-            match (e.function, e.index) {
-                // MONITOR/MWAIT (ring 0 only anyway), no x2APIC, no TSC deadline timer.
-                (1, _) => e.ecx &= !((1 << 3) | (1 << 21) | (1 << 24)),
-                // No PKU/OSPKE (vmx does not enable protection keys), no WAITPKG, no
-                // AMX (needs arch_prctl(ARCH_REQ_XCOMP_PERM), which vmx does not offer).
-                (7, 0) => {
-                    e.ecx &= !((1 << 3) | (1 << 4) | (1 << 5));
-                    e.edx &= !((1 << 22) | (1 << 24) | (1 << 25));
-                }
-                _ => {}
-            }
-        }
-        vcpu.set_cpuid2(&cpuid)
-            .map_err(|e| VmError::Setup("set CPUID", e))?;
-
-        // XCR0: x87, SSE, AVX and AVX-512 state, as far as this CPU has them.
-        let host_xcr0 = xgetbv0();
-        let mut xcrs = vcpu
-            .get_xcrs()
-            .map_err(|e| VmError::Setup("get XCRs", e))?;
-        xcrs.nr_xcrs = 1;
-        xcrs.xcrs[0].xcr = 0;
-        xcrs.xcrs[0].value = host_xcr0 & 0xe7;
-        vcpu.set_xcrs(&xcrs)
-            .map_err(|e| VmError::Setup("set XCR0", e))?;
+        let (kvm, vm, vcpu) = create_vcpu(mem, &area)?;
 
         // Descriptor tables and the stub.
         let mut gdt = [0u64; 10];
@@ -465,24 +411,6 @@ impl Vm {
             .map_err(|e| VmError::Setup("set sregs", e))?;
 
 
-        let msrs = kvm_bindings::Msrs::from_entries(&[
-            msr(
-                MSR_STAR,
-                (u64::from(USER32_CS) << 48) | (u64::from(KERNEL_CS) << 32),
-            ),
-            msr(MSR_LSTAR, SYSCALL_PAGE),
-            msr(MSR_CSTAR, SYSCALL_PAGE),
-            // TF DF IF IOPL AC NT cleared on entry, as Linux does.
-            msr(MSR_SFMASK, 0x4_7700),
-        ])
-        .map_err(|e| VmError::Other(format!("MSR list: {e:?}")))?;
-        let n = vcpu
-            .set_msrs(&msrs)
-            .map_err(|e| VmError::Setup("set MSRs", e))?;
-        if n != msrs.as_slice().len() {
-            return Err(VmError::Other("KVM refused a system MSR".into()));
-        }
-
         let mut vm = Vm {
             vcpu,
             _vm: vm,
@@ -491,6 +419,7 @@ impl Vm {
             flush: false,
             in_user: None,
             syscall_in_ring3: false,
+            run_mask: None,
         };
         let pt = vm
             .pt_for(SYSCALL_PAGE, true)
@@ -578,6 +507,39 @@ impl Vm {
             }
             p => Exit::Fatal(format!("write to I/O port {p:#x}")),
         }
+    }
+
+    /// What [`Vm::reborn`] needs, taken before a `fork`.
+    pub fn snapshot(&self) -> Result<Snapshot, VmError> {
+        Ok(Snapshot {
+            sregs: self
+                .vcpu
+                .get_sregs()
+                .map_err(|e| VmError::Setup("get sregs", e))?,
+            xsave: self
+                .vcpu
+                .get_xsave()
+                .map_err(|e| VmError::Setup("get XSAVE", e))?,
+        })
+    }
+
+    /// In a forked child, where the parent's VM is unusable (KVM ties a VM to the
+    /// address space that created it): a new VM over the child's copies of the guest
+    /// memory and the kernel area, with the vCPU state of `snap`.
+    pub fn reborn(&mut self, mem: &GuestMemory, snap: &Snapshot) -> Result<(), VmError> {
+        let (kvm, vm, vcpu) = create_vcpu(mem, &self.area)?;
+        vcpu.set_sregs(&snap.sregs)
+            .map_err(|e| VmError::Setup("set sregs", e))?;
+        // SAFETY: a buffer KVM itself filled by `get_xsave` on the same host.
+        unsafe { vcpu.set_xsave(&snap.xsave) }.map_err(|e| VmError::Setup("set XSAVE", e))?;
+        let mask = self.run_mask;
+        self.vcpu = vcpu;
+        self._vm = vm;
+        self._kvm = kvm;
+        if let Some(m) = mask {
+            self.set_run_signal_mask(m)?;
+        }
+        Ok(())
     }
 
     /// The user state the vCPU holds or is about to return to (after an interrupted
@@ -814,8 +776,11 @@ impl Vm {
 
     /// Lets host signals in `unblocked` (bit `n-1` = signal `n`) interrupt `KVM_RUN` even
     /// while the thread blocks them elsewhere.
-    pub fn set_run_signal_mask(&self, unblocked: u64) -> Result<(), VmError> {
-        #[repr(C)]
+    pub fn set_run_signal_mask(&mut self, unblocked: u64) -> Result<(), VmError> {
+        self.run_mask = Some(unblocked);
+        // `struct kvm_signal_mask { __u32 len; __u8 sigset[]; }`: the set follows `len`
+        // directly.
+        #[repr(C, packed)]
         struct SigMask {
             len: u32,
             set: u64,
@@ -857,6 +822,93 @@ fn pte_flags(prot: Prot) -> u64 {
         f |= PTE_NX;
     }
     f
+}
+
+/// A VM over `mem` and the kernel area with one vCPU: memory slots, CPUID, XCR0 and
+/// the system-call MSRs (the segment and control registers are the caller's).
+fn create_vcpu(mem: &GuestMemory, area: &KernelArea) -> Result<(Kvm, VmFd, VcpuFd), VmError> {
+    let kvm = Kvm::new().map_err(VmError::Open)?;
+    let vm = kvm
+        .create_vm()
+        .map_err(|e| VmError::Setup("create VM", e))?;
+    let slots = [
+        (0, 0, GUEST_SPACE, mem.base() as u64),
+        (1, KPHYS, KAREA_SIZE, area.ptr as u64),
+    ];
+    for (slot, gpa, size, host) in slots {
+        let region = kvm_userspace_memory_region {
+            slot,
+            flags: 0,
+            guest_phys_addr: gpa,
+            memory_size: size,
+            userspace_addr: host,
+        };
+        // SAFETY: both host ranges are mappings this process owns for at least as long
+        // as the VM lives (the guest region outlives the `Vm`, which callers keep next to
+        // the `GuestMemory`; the kernel area is dropped after the VM fds, see the field
+        // order of `Vm`). They do not overlap each other.
+        unsafe { vm.set_user_memory_region(region) }
+            .map_err(|e| VmError::Setup("register guest memory", e))?;
+    }
+    let vcpu = vm
+        .create_vcpu(0)
+        .map_err(|e| VmError::Setup("create vCPU", e))?;
+
+    // CPUID: what KVM can virtualise here, minus what vmx cannot support.
+    let mut cpuid = kvm
+        .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map_err(|e| VmError::Setup("get CPUID", e))?;
+    for e in cpuid.as_mut_slice() {
+        match (e.function, e.index) {
+            // MONITOR/MWAIT (ring 0 only anyway), no x2APIC, no TSC deadline timer.
+            (1, _) => e.ecx &= !((1 << 3) | (1 << 21) | (1 << 24)),
+            // No PKU/OSPKE (vmx does not enable protection keys), no WAITPKG, no AMX
+            // (needs arch_prctl(ARCH_REQ_XCOMP_PERM), which vmx does not offer).
+            (7, 0) => {
+                e.ecx &= !((1 << 3) | (1 << 4) | (1 << 5));
+                e.edx &= !((1 << 22) | (1 << 24) | (1 << 25));
+            }
+            _ => {}
+        }
+    }
+    vcpu.set_cpuid2(&cpuid)
+        .map_err(|e| VmError::Setup("set CPUID", e))?;
+
+    // XCR0: x87, SSE, AVX and AVX-512 state, as far as this CPU has them.
+    let mut xcrs = vcpu
+        .get_xcrs()
+        .map_err(|e| VmError::Setup("get XCRs", e))?;
+    xcrs.nr_xcrs = 1;
+    xcrs.xcrs[0].xcr = 0;
+    xcrs.xcrs[0].value = xgetbv0() & 0xe7;
+    vcpu.set_xcrs(&xcrs)
+        .map_err(|e| VmError::Setup("set XCR0", e))?;
+
+    let msrs = kvm_bindings::Msrs::from_entries(&[
+        msr(
+            MSR_STAR,
+            (u64::from(USER32_CS) << 48) | (u64::from(KERNEL_CS) << 32),
+        ),
+        msr(MSR_LSTAR, SYSCALL_PAGE),
+        msr(MSR_CSTAR, SYSCALL_PAGE),
+        // TF DF IF IOPL AC NT cleared on entry, as Linux does.
+        msr(MSR_SFMASK, 0x4_7700),
+    ])
+    .map_err(|e| VmError::Other(format!("MSR list: {e:?}")))?;
+    let n = vcpu
+        .set_msrs(&msrs)
+        .map_err(|e| VmError::Setup("set MSRs", e))?;
+    if n != msrs.as_slice().len() {
+        return Err(VmError::Other("KVM refused a system MSR".into()));
+    }
+
+    Ok((kvm, vm, vcpu))
+}
+
+/// The vCPU state a forked child needs to rebuild its VM ([`Vm::reborn`]).
+pub struct Snapshot {
+    sregs: kvm_sregs,
+    xsave: kvm_xsave,
 }
 
 fn msr(index: u32, data: u64) -> kvm_bindings::kvm_msr_entry {

@@ -73,7 +73,7 @@ pub fn to_generic(n: u64, a: [u64; 6]) -> X86Call {
         PIPE2, INOTIFY_INIT1, PREADV, PWRITEV, PRLIMIT64, SYNCFS, GETCPU, RENAMEAT2,
         GETRANDOM, MEMFD_CREATE, MLOCK2, COPY_FILE_RANGE, PREADV2, PWRITEV2, STATX, RSEQ,
         CLOSE_RANGE, FACCESSAT2, EPOLL_PWAIT2, MEMBARRIER, INOTIFY_ADD_WATCH,
-        INOTIFY_RM_WATCH, CLONE,
+        INOTIFY_RM_WATCH,
     );
     let z = 0;
     match n {
@@ -102,6 +102,9 @@ pub fn to_generic(n: u64, a: [u64; 6]) -> X86Call {
             nr::FCHOWNAT,
             [AT_FDCWD, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW, z],
         ),
+        // x86-64 passes (flags, stack, ptid, ctid, tls); the generic order the
+        // syscall layer takes is (flags, stack, ptid, tls, ctid).
+        libc::SYS_clone => g(nr::CLONE, [a[0], a[1], a[2], a[4], a[3], z]),
         libc::SYS_fork => g(nr::CLONE, [SIGCHLD, 0, 0, 0, 0, z]),
         libc::SYS_vfork => g(nr::CLONE, [CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0, z]),
         libc::SYS_getpgrp => g(nr::GETPGID, [0, z, z, z, z, z]),
@@ -141,7 +144,7 @@ mod libc_nr {
         SHUTDOWN = SYS_shutdown, BIND = SYS_bind, LISTEN = SYS_listen,
         GETSOCKNAME = SYS_getsockname, GETPEERNAME = SYS_getpeername,
         SOCKETPAIR = SYS_socketpair, SETSOCKOPT = SYS_setsockopt, GETSOCKOPT = SYS_getsockopt,
-        CLONE = SYS_clone, EXECVE = SYS_execve, EXIT = SYS_exit, WAIT4 = SYS_wait4,
+        EXECVE = SYS_execve, EXIT = SYS_exit, WAIT4 = SYS_wait4,
         KILL = SYS_kill, UNAME = SYS_uname, FCNTL = SYS_fcntl, FLOCK = SYS_flock,
         FSYNC = SYS_fsync, FDATASYNC = SYS_fdatasync, TRUNCATE = SYS_truncate,
         FTRUNCATE = SYS_ftruncate, GETCWD = SYS_getcwd, CHDIR = SYS_chdir,
@@ -210,11 +213,10 @@ mod tests {
             X86Call::ArchPrctl
         );
         assert_eq!(to_generic(1 << 40, [0; 6]), X86Call::Unknown);
-        // The x86-64 `clone` argument order (flags, stack, ptid, ctid, tls) is the
-        // generic one riscv64 uses too.
+        // x86-64's `clone` has ctid and tls the other way round.
         assert_eq!(
             to_generic(libc::SYS_clone as u64, [1, 2, 3, 4, 5, 0]),
-            X86Call::Generic(nr::CLONE, [1, 2, 3, 4, 5, 0])
+            X86Call::Generic(nr::CLONE, [1, 2, 3, 5, 4, 0])
         );
     }
 }
