@@ -928,10 +928,7 @@ impl GuestMemory {
             .map(|(&s, &r)| (s, r));
         first
             .into_iter()
-            .chain(
-                t.range(start.saturating_add(1)..end)
-                    .map(|(&s, &r)| (s, r)),
-            )
+            .chain(t.range(start.saturating_add(1)..end).map(|(&s, &r)| (s, r)))
             .collect()
     }
 

@@ -76,7 +76,9 @@ pub fn run(
     cfg: RunConfig,
 ) -> Result<std::convert::Infallible, RunError> {
     if let Err(why) = available() {
-        eprintln!("vmx: KVM is not usable ({why}): running the x86-64 program as a plain host process");
+        eprintln!(
+            "vmx: KVM is not usable ({why}): running the x86-64 program as a plain host process"
+        );
         return Err(exec_natively(image_bytes, &cfg));
     }
     let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);
@@ -304,7 +306,9 @@ impl Runner {
                 if args[0] == args[1] {
                     // dup2(fd, fd) is fd if fd is open (EBADF otherwise).
                     let r = self.generic(nr::FCNTL, [args[0], libc::F_GETFD as u64, 0, 0, 0, 0], 0);
-                    ((r as i64) < 0).then_some(r).map_or((args[1], None), |e| (e, None))
+                    ((r as i64) < 0)
+                        .then_some(r)
+                        .map_or((args[1], None), |e| (e, None))
                 } else {
                     let a = [args[0], args[1], 0, 0, 0, 0];
                     (self.generic(nr::DUP3, a, regs.gpr[RSP]), Some(nr::DUP3))

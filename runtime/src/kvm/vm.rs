@@ -20,8 +20,7 @@
 use std::os::fd::AsRawFd;
 
 use kvm_bindings::{
-    kvm_regs, kvm_segment, kvm_sregs, kvm_userspace_memory_region, kvm_xsave,
-    KVM_MAX_CPUID_ENTRIES,
+    kvm_regs, kvm_segment, kvm_sregs, kvm_userspace_memory_region, kvm_xsave, KVM_MAX_CPUID_ENTRIES,
 };
 use kvm_ioctls::{Kvm, VcpuExit, VcpuFd, VmFd};
 
@@ -307,7 +306,19 @@ fn stub_code() -> Vec<u8> {
     f.extend_from_slice(&[0x48, 0xcf]);
     put(RESUME_FLUSH, &f);
     // exceptions: out PORT_EXCEPTION, al; add rsp, 16 (vector, error code); iretq
-    put(EXC_COMMON, &[0xe6, PORT_EXCEPTION as u8, 0x48, 0x83, 0xc4, 0x10, 0x48, 0xcf]);
+    put(
+        EXC_COMMON,
+        &[
+            0xe6,
+            PORT_EXCEPTION as u8,
+            0x48,
+            0x83,
+            0xc4,
+            0x10,
+            0x48,
+            0xcf,
+        ],
+    );
     for v in 0u8..32 {
         let at = EXC_VECTORS + u64::from(v) * 16;
         let mut e = Vec::new();
@@ -340,10 +351,8 @@ impl Vm {
         gdt[(USER_DS >> 3) as usize] = 0x00cf_f300_0000_ffff;
         gdt[(USER_CS >> 3) as usize] = 0x00af_fb00_0000_ffff;
         let tss_base = KVIRT + TSS;
-        gdt[(TSS_SEL >> 3) as usize] = 0x67
-            | ((tss_base & 0xff_ffff) << 16)
-            | (0x89 << 40)
-            | ((tss_base >> 24 & 0xff) << 56);
+        gdt[(TSS_SEL >> 3) as usize] =
+            0x67 | ((tss_base & 0xff_ffff) << 16) | (0x89 << 40) | ((tss_base >> 24 & 0xff) << 56);
         gdt[(TSS_SEL >> 3) as usize + 1] = tss_base >> 32;
         for (i, d) in gdt.iter().enumerate() {
             area.set_u64(GDT + 8 * i as u64, *d);
@@ -370,8 +379,12 @@ impl Vm {
         area.write(SYSCALL_CODE, &[0xe6, PORT_SYSCALL as u8, 0x48, 0x0f, 0x07]);
 
         // Page tables: PML4[511] maps the kernel area with 2 MiB supervisor pages.
-        let kpdpt = area.alloc_pt().ok_or(VmError::Other("page tables".into()))?;
-        let kpd = area.alloc_pt().ok_or(VmError::Other("page tables".into()))?;
+        let kpdpt = area
+            .alloc_pt()
+            .ok_or(VmError::Other("page tables".into()))?;
+        let kpd = area
+            .alloc_pt()
+            .ok_or(VmError::Other("page tables".into()))?;
         area.set_u64(PML4 + 511 * 8, (KPHYS + kpdpt) | PTE_P | PTE_W);
         area.set_u64(kpdpt, (KPHYS + kpd) | PTE_P | PTE_W);
         for i in 0..KAREA_SIZE >> 21 {
@@ -409,7 +422,6 @@ impl Vm {
         sregs.efer = 0x1 | 0x100 | 0x400 | 0x800;
         vcpu.set_sregs(&sregs)
             .map_err(|e| VmError::Setup("set sregs", e))?;
-
 
         let mut vm = Vm {
             vcpu,
@@ -875,9 +887,7 @@ fn create_vcpu(mem: &GuestMemory, area: &KernelArea) -> Result<(Kvm, VmFd, VcpuF
         .map_err(|e| VmError::Setup("set CPUID", e))?;
 
     // XCR0: x87, SSE, AVX and AVX-512 state, as far as this CPU has them.
-    let mut xcrs = vcpu
-        .get_xcrs()
-        .map_err(|e| VmError::Setup("get XCRs", e))?;
+    let mut xcrs = vcpu.get_xcrs().map_err(|e| VmError::Setup("get XCRs", e))?;
     xcrs.nr_xcrs = 1;
     xcrs.xcrs[0].xcr = 0;
     xcrs.xcrs[0].value = xgetbv0() & 0xe7;

@@ -1,0 +1,357 @@
+//! Native x86-64 guests under KVM (issue 8).
+//!
+//! Every sample built with the host's `gcc -static -O2` (`cargo xtask build-samples`, into
+//! `samples/build/x86_64/`) runs natively and under `vmx exec` (KVM); both must match the
+//! golden files. Samples marked `<name>.no-x86_64` (the file says why) are left out.
+//!
+//! Where KVM is not usable, vmx says so and runs the program as a host process; the KVM
+//! tests then print a visible SKIPPED line instead of passing silently. The fallback itself
+//! is tested everywhere with `VMX_NO_KVM=1`.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{compare, run, samples_dir, skip, vmx, vmx_cmd, Outcome, Sample, TempDir};
+
+/// The first line vmx prints when it cannot use KVM.
+const NO_KVM: &str = "vmx: KVM is not usable";
+
+fn x86_sample(test: &str, name: &str) -> Option<PathBuf> {
+    common::artefact(
+        test,
+        &samples_dir().join("build/x86_64").join(name),
+        &[samples_dir().join(format!("{name}.c"))],
+        "build-samples",
+    )
+}
+
+/// Did this run fall back to a host process? Then the test is skipped, visibly.
+fn fell_back(test: &str, out: &Outcome) -> bool {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match stderr.lines().find(|l| l.starts_with(NO_KVM)) {
+        Some(line) => {
+            skip(test, &format!("KVM is not usable here ({line})"));
+            true
+        }
+        None => false,
+    }
+}
+
+fn check_sample(name: &str) {
+    let test = format!("samples_kvm::{name}");
+    let sample = Sample::load(name);
+    let Some(elf) = x86_sample(&test, name) else {
+        return;
+    };
+    let mut failures = Vec::new();
+    match sample.run(&elf, &[]) {
+        Err(e) => failures.push(format!("[native] {e}")),
+        Ok(out) => {
+            if let Some(r) = compare("golden", &sample.expected, "native", &out) {
+                failures.push(format!("[native] differs from samples/{name}.*:\n{r}"));
+            }
+        }
+    }
+    match sample.run(&vmx(), &[OsStr::new("exec"), elf.as_os_str()]) {
+        Err(e) => failures.push(format!("[vmx exec (KVM)] {e}")),
+        Ok(out) => {
+            if fell_back(&test, &out) {
+                return;
+            }
+            if let Some(r) = compare("golden", &sample.expected, "vmx", &out) {
+                failures.push(format!(
+                    "[vmx exec (KVM)] differs from samples/{name}.*:\n{r}"
+                ));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        panic!(
+            "sample `{name}` (x86-64 under KVM): {} problem(s)\n\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+}
+
+macro_rules! sample_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check_sample(stringify!($name));
+            }
+        )*
+
+        const REGISTERED: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+sample_tests!(
+    args_env,
+    big_switch,
+    computed_jumps,
+    cpu_bound,
+    exit_status,
+    file_io,
+    float_printf,
+    fp_kernels,
+    fp_rounding,
+    hello,
+    jit_fencei,
+    malloc_heavy,
+    qsort_fnptr,
+    recursion,
+    segfault,
+    setjmp_longjmp,
+    signal_timer,
+    signals,
+    strings,
+    text_patch,
+);
+
+#[test]
+fn every_sample_is_registered_or_marked() {
+    let mut expected: Vec<String> = Sample::all_names()
+        .into_iter()
+        .filter(|n| !samples_dir().join(format!("{n}.no-x86_64")).exists())
+        .collect();
+    expected.sort();
+    let mut registered: Vec<String> = REGISTERED.iter().map(|s| s.to_string()).collect();
+    registered.sort();
+    assert_eq!(
+        expected, registered,
+        "every sample without a .no-x86_64 file must be in tests/samples_kvm.rs"
+    );
+}
+
+fn run_vmx(args: &[&OsStr], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = vmx_cmd();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd, None).unwrap_or_else(|e| panic!("vmx {args:?}: {e}"))
+}
+
+/// `--stats` names the engine: the run really was a KVM guest.
+#[test]
+fn runs_in_a_kvm_guest() {
+    let test = "samples_kvm::runs_in_a_kvm_guest";
+    let Some(elf) = x86_sample(test, "hello") else {
+        return;
+    };
+    let out = run_vmx(
+        &[OsStr::new("exec"), OsStr::new("--stats"), elf.as_os_str()],
+        &[],
+    );
+    if fell_back(test, &out) {
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status, 0, "{stderr}");
+    assert!(
+        stderr.contains("engine kvm") && stderr.contains("system calls"),
+        "no KVM statistics in: {stderr}"
+    );
+}
+
+/// Without KVM, vmx says so once and runs the program as a host process.
+#[test]
+fn falls_back_to_a_host_process_without_kvm() {
+    let test = "samples_kvm::falls_back_to_a_host_process_without_kvm";
+    let Some(elf) = x86_sample(test, "exit_status") else {
+        return;
+    };
+    let sample = Sample::load("exit_status");
+    let out = run_vmx(
+        &[OsStr::new("exec"), elf.as_os_str()],
+        &[("VMX_NO_KVM", "1")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let notes = stderr.lines().filter(|l| l.starts_with(NO_KVM)).count();
+    assert_eq!(notes, 1, "expected one fallback note in: {stderr}");
+    let rest: String = stderr
+        .lines()
+        .filter(|l| !l.starts_with(NO_KVM))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(out.stdout, sample.expected.stdout);
+    assert_eq!(rest.as_bytes(), &sample.expected.stderr[..]);
+    assert_eq!(out.status, sample.expected.status);
+}
+
+/// `vmx translate` of an x86-64 program makes a "native" .aot that `vmx exec` runs; `vmx
+/// run` goes through the cache the same way.
+#[test]
+fn translate_exec_and_run_a_native_aot() {
+    let test = "samples_kvm::translate_exec_and_run_a_native_aot";
+    let Some(elf) = x86_sample(test, "hello") else {
+        return;
+    };
+    let expected = Sample::load("hello").expected;
+    let tmp = TempDir::new("kvm-aot");
+    let aot = tmp.path().join("hello.aot");
+    let out = run_vmx(
+        &[
+            OsStr::new("translate"),
+            elf.as_os_str(),
+            OsStr::new("-o"),
+            aot.as_os_str(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&aot).expect("reading the .aot");
+    assert!(bytes.starts_with(b"VMXAOT\r\n"));
+    let out = run_vmx(&[OsStr::new("exec"), aot.as_os_str()], &[]);
+    if fell_back(test, &out) {
+        return;
+    }
+    assert_eq!(
+        out.stdout,
+        expected.stdout,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status, 0);
+    let cache = tmp.path().join("cache");
+    let out = run_vmx(
+        &[OsStr::new("run"), elf.as_os_str()],
+        &[("VMX_CACHE_DIR", cache.to_str().expect("UTF-8 temp path"))],
+    );
+    assert_eq!(
+        out.stdout,
+        expected.stdout,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status, 0);
+}
+
+/// A guest touching memory outside its mappings gets SIGSEGV with the address Linux
+/// reports, and nothing of the runtime is reachable: not through loads and stores
+/// (host-typical addresses, the runtime's kernel area), not through system calls. The
+/// probe prints the same lines natively and under KVM.
+#[test]
+fn confinement() {
+    let test = "samples_kvm::confinement";
+    if !common::have("gcc") {
+        skip(test, "gcc is not installed");
+        return;
+    }
+    let tmp = TempDir::new("kvm-confine");
+    let src = tmp.path().join("probe.c");
+    std::fs::write(&src, PROBE).expect("writing the probe");
+    let exe = tmp.path().join("probe");
+    let built = Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("running gcc");
+    assert!(
+        built.status.success(),
+        "gcc failed: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let native = run(&mut Command::new(&exe), None).expect("running the probe natively");
+    assert_eq!(
+        native.status,
+        0,
+        "{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    let out = run_vmx(&[OsStr::new("exec"), exe.as_os_str()], &[]);
+    if fell_back(test, &out) {
+        return;
+    }
+    if let Some(r) = compare("native", &native, "vmx", &out) {
+        panic!("the probe differs under KVM:\n{r}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    for probe in [
+        "unmapped",
+        "munmapped",
+        "beyond the guest space",
+        "kernel half",
+        "host binary",
+        "host libraries",
+        "read-only",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(probe) && l.contains("SIGSEGV")),
+            "no SIGSEGV line for `{probe}` in:\n{text}"
+        );
+    }
+    assert!(text.contains("write(host address): EFAULT"), "{text}");
+}
+
+const PROBE: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static sigjmp_buf back;
+static volatile uintptr_t fault_addr;
+static volatile int fault_code;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig; (void)uc;
+    fault_addr = (uintptr_t)si->si_addr;
+    fault_code = si->si_code;
+    siglongjmp(back, 1);
+}
+
+static void probe(const char *what, uintptr_t addr, int write)
+{
+    if (sigsetjmp(back, 1) == 0) {
+        if (write)
+            *(volatile char *)addr = 1;
+        else
+            (void)*(volatile char *)addr;
+        printf("%s: no fault\n", what);
+    } else {
+        printf("%s: SIGSEGV code %d, si_addr %s\n", what, fault_code,
+               fault_addr == addr ? "= the address" : "differs");
+    }
+}
+
+static const char rodata[4096] __attribute__((aligned(4096))) = "constant";
+
+int main(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+
+    probe("unmapped", 0x10, 0);
+    char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p[0] = 1;
+    munmap(p, 8192);
+    probe("munmapped", (uintptr_t)p, 1);
+    probe("beyond the guest space", (uintptr_t)1 << 40, 0);
+    probe("kernel half", 0xffffff8000000000ul, 0);
+    probe("kernel half", 0xffffff8000003000ul, 1);
+    probe("host binary", 0x555555554000ul, 0);
+    probe("host libraries", 0x7f0000000000ul, 1);
+    probe("read-only", (uintptr_t)rodata, 1);
+    errno = 0;
+    long n = write(1, (void *)0x7f0000001000ul, 16);
+    printf("write(host address): %s\n", n < 0 && errno == EFAULT ? "EFAULT" : "leaked");
+    return 0;
+}
+"#;
