@@ -199,7 +199,7 @@ impl KernelArea {
     }
 
     fn u64_at(&self, off: u64) -> u64 {
-        assert!(off % 8 == 0 && off + 8 <= KAREA_SIZE);
+        assert!(off.is_multiple_of(8) && off + 8 <= KAREA_SIZE);
         // SAFETY: aligned and inside the mapping (asserted); the guest may write the
         // area only through the stub (its stack), never concurrently with the host,
         // which touches it only while the vCPU is stopped.
@@ -207,7 +207,7 @@ impl KernelArea {
     }
 
     fn set_u64(&mut self, off: u64, v: u64) {
-        assert!(off % 8 == 0 && off + 8 <= KAREA_SIZE);
+        assert!(off.is_multiple_of(8) && off + 8 <= KAREA_SIZE);
         // SAFETY: as in `u64_at`.
         unsafe { self.ptr.add(off as usize).cast::<u64>().write(v) }
     }
