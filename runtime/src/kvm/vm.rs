@@ -484,21 +484,11 @@ impl Vm {
                 };
                 let w = |i: u64| self.area.u64_at(off + 8 * i);
                 let (vector, error, rip, cs, rflags, rsp) = (w(0), w(1), w(2), w(3), w(4), w(5));
-                tracing::trace!(
-                    "exception frame: vector {vector} error {error:#x} rip {rip:#x} cs {cs:#x} \
-                     rflags {rflags:#x} rsp {rsp:#x} ss {:#x}; stub rsp {:#x}",
-                    w(6),
-                    r.rsp
-                );
                 if cs & 3 != 3 {
                     return Exit::Fatal(format!(
                         "exception {vector} in the ring-0 stub at {rip:#x} (error {error:#x})"
                     ));
                 }
-                let cr2 = match self.vcpu.get_sregs() {
-                    Ok(s) => s.cr2,
-                    Err(e) => return Exit::Fatal(format!("get sregs: {e}")),
-                };
                 let mut gpr = regs_to_array(&r);
                 gpr[RSP] = rsp;
                 if vector == 13 && rip == SYSCALL_PAGE {
@@ -510,6 +500,15 @@ impl Vm {
                         rflags: r.r11,
                     });
                 }
+                // CR2 matters only for page faults (one more ioctl).
+                let cr2 = if vector == 14 {
+                    match self.vcpu.get_sregs() {
+                        Ok(s) => s.cr2,
+                        Err(e) => return Exit::Fatal(format!("get sregs: {e}")),
+                    }
+                } else {
+                    0
+                };
                 Exit::Exception {
                     vector: vector as u8,
                     error,
