@@ -45,6 +45,8 @@ const SA_NODEFER: u64 = 0x4000_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SS_DISABLE: i32 = 2;
+/// End of the canonical lower half: user rip/rsp values the CPU can return to.
+const USER_TOP: u64 = 1 << 47;
 
 /// Size of the kernel's x86-64 `struct ucontext` and of the `rt_sigframe` (return
 /// address, ucontext, siginfo).
@@ -97,6 +99,7 @@ pub fn run(
         },
     );
     kernel.set_x86_64();
+    mem.hint_huge_pages();
     let entry = li.entry;
     let stats = cfg.stats;
     // Forwardable signals stay blocked except inside KVM_RUN and while a system call
@@ -391,6 +394,9 @@ impl Runner {
             SysOutcome::Killed(sig) => self.die(sig),
         }
         let ok = (ret as i64) >= 0 || (ret as i64) < -4095;
+        if ok && matches!(g, nr::MMAP | nr::MREMAP | nr::BRK) {
+            self.mem.hint_huge_pages();
+        }
         match g {
             nr::MMAP if ok => self.vm.zap(ret, ret.saturating_add(a[1])),
             nr::MUNMAP | nr::MPROTECT => self.vm.zap(a[0], a[0].saturating_add(a[1])),
@@ -418,7 +424,7 @@ impl Runner {
         const ARCH_GET_GS: u64 = 0x1004;
         let r = match code {
             ARCH_SET_FS | ARCH_SET_GS => {
-                if addr >= 1 << 47 {
+                if addr >= USER_TOP {
                     return EPERM;
                 }
                 self.vm.set_seg_base(code == ARCH_SET_GS, addr)
@@ -613,7 +619,10 @@ impl Runner {
     ) -> Option<UserRegs> {
         let sig = info.signo;
         let act = self.kernel.sigaction(sig).unwrap_or_default();
-        if act.flags & SA_RESTORER == 0 || act.restorer == 0 {
+        // x86-64 handlers return through sa_restorer (glibc always sets it). A handler
+        // outside the canonical user half could not be entered (`iretq` would fault in
+        // the stub): the guest dies of SIGSEGV, as it would on Linux at that address.
+        if act.flags & SA_RESTORER == 0 || act.restorer == 0 || act.handler >= USER_TOP {
             return None;
         }
         let alt = self.kernel.altstack();
@@ -706,7 +715,8 @@ impl Runner {
         }
         r.rip = get(mc + 128);
         r.rflags = get(mc + 136);
-        if r.rip >= 1 << 47 {
+        // Non-canonical rip or rsp would make the return (`iretq`) fault in the stub.
+        if r.rip >= USER_TOP || r.gpr[RSP] >= USER_TOP {
             return None;
         }
         let fpstate = get(mc + 184);
