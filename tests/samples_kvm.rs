@@ -291,6 +291,78 @@ fn confinement() {
     assert!(text.contains("write(host address): EFAULT"), "{text}");
 }
 
+/// Guest-controlled state the CPU cannot return to (a signal handler or a sigreturn frame
+/// outside the canonical user half) kills the guest with SIGSEGV, as on Linux; it never
+/// takes the runtime down.
+#[test]
+fn bad_signal_state_is_the_guests_sigsegv() {
+    let test = "samples_kvm::bad_signal_state_is_the_guests_sigsegv";
+    if !common::have("gcc") {
+        skip(test, "gcc is not installed");
+        return;
+    }
+    let tmp = TempDir::new("kvm-badsig");
+    let src = tmp.path().join("badsig.c");
+    std::fs::write(&src, BAD_SIGNAL_STATE).expect("writing the program");
+    let exe = tmp.path().join("badsig");
+    let built = Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("running gcc");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    for case in ["handler", "sigreturn"] {
+        let native = run(Command::new(&exe).arg(case), None).expect("running natively");
+        assert_eq!(native.status, 139, "natively, case {case}");
+        let out = run_vmx(
+            &[OsStr::new("exec"), exe.as_os_str(), OsStr::new(case)],
+            &[],
+        );
+        if fell_back(test, &out) {
+            return;
+        }
+        if let Some(r) = compare("native", &native, "vmx", &out) {
+            panic!("case {case} differs under KVM:\n{r}");
+        }
+    }
+}
+
+const BAD_SIGNAL_STATE: &str = r#"
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    printf("case %s\n", argv[1]);
+    fflush(stdout);
+    if (strcmp(argv[1], "handler") == 0) {
+        /* A handler address the CPU cannot jump to. */
+        struct {
+            unsigned long handler, flags, restorer, mask;
+        } sa = {0xffff800000001000ul, 0x04000000, 0x401000, 0};
+        syscall(SYS_rt_sigaction, SIGUSR1, &sa, NULL, 8);
+        raise(SIGUSR1);
+    } else {
+        /* A signal frame full of non-canonical values. */
+        unsigned long frame[128];
+        for (int i = 0; i < 128; i++)
+            frame[i] = 0x8000000000000000ul | i;
+        __asm__ volatile("mov %0, %%rsp; mov $15, %%eax; syscall" : : "r"(frame + 1) : "memory");
+    }
+    printf("survived\n");
+    return 0;
+}
+"#;
+
 const PROBE: &str = r#"
 #define _GNU_SOURCE
 #include <errno.h>

@@ -169,8 +169,10 @@ pub enum Exit {
 /// The kernel area: host memory owned by the VM, mapped as slot 1.
 struct KernelArea {
     ptr: *mut u8,
-    /// Next free page-table page.
+    /// Next never-used page-table page.
     next_pt: u64,
+    /// Page-table pages given back (a 2 MiB mapping replaced them).
+    free_pts: Vec<u64>,
 }
 
 impl KernelArea {
@@ -195,6 +197,7 @@ impl KernelArea {
         Ok(KernelArea {
             ptr: p.cast(),
             next_pt: PML4 + PAGE_SIZE,
+            free_pts: Vec::new(),
         })
     }
 
@@ -222,6 +225,12 @@ impl KernelArea {
 
     /// A zeroed page-table page (its kernel-area offset).
     fn alloc_pt(&mut self) -> Option<u64> {
+        if let Some(off) = self.free_pts.pop() {
+            for i in 0..PAGE_SIZE / 8 {
+                self.set_u64(off + 8 * i, 0);
+            }
+            return Some(off);
+        }
         if self.next_pt + PAGE_SIZE > KAREA_SIZE {
             return None;
         }
@@ -433,9 +442,14 @@ impl Vm {
             syscall_in_ring3: false,
             run_mask: None,
         };
-        let pt = vm
-            .pt_for(SYSCALL_PAGE, true)
+        let pde = vm
+            .pde_for(SYSCALL_PAGE, true)
             .ok_or(VmError::Other("page tables".into()))?;
+        let pt = vm
+            .area
+            .alloc_pt()
+            .ok_or(VmError::Other("page tables".into()))?;
+        vm.area.set_u64(pde, (KPHYS + pt) | PTE_P | PTE_W | PTE_U);
         vm.area.set_u64(
             pt + ((SYSCALL_PAGE >> 12) & 511) * 8,
             (KPHYS + SYSCALL_CODE) | PTE_P | PTE_U,
@@ -718,11 +732,11 @@ impl Vm {
 
     // ---- guest page tables ----
 
-    /// Walks to the page-table page covering `addr` (kernel-area offset), creating the
-    /// missing levels when `create`.
-    fn pt_for(&mut self, addr: u64, create: bool) -> Option<u64> {
+    /// The page-directory entry covering `addr` (its kernel-area offset), creating the
+    /// upper levels when `create`.
+    fn pde_for(&mut self, addr: u64, create: bool) -> Option<u64> {
         let mut table = PML4;
-        for shift in [39u64, 30, 21] {
+        for shift in [39u64, 30] {
             let slot = table + ((addr >> shift) & 511) * 8;
             let e = self.area.u64_at(slot);
             table = if e & PTE_P != 0 {
@@ -735,19 +749,47 @@ impl Vm {
                 return None;
             };
         }
-        Some(table)
+        Some(table + ((addr >> 21) & 511) * 8)
+    }
+
+    /// The page-table page under the page-directory entry `pde`, if it has one.
+    fn pt_of(&self, pde: u64) -> Option<u64> {
+        let e = self.area.u64_at(pde);
+        (e & PTE_P != 0 && e & PTE_PS == 0).then(|| (e & PTE_ADDR) - KPHYS)
     }
 
     /// Maps the guest pages of the 2 MiB window around `addr` with the protections of
-    /// `mem`'s mapping table (lazily, from a page fault). False if the page-table pool
-    /// is exhausted.
+    /// `mem`'s mapping table (lazily, from a page fault): one 2 MiB page when a single
+    /// region covers the window, 4 KiB pages otherwise. False if the page-table pool is
+    /// exhausted.
     pub fn populate(&mut self, mem: &GuestMemory, addr: u64) -> bool {
-        let win = addr & !((1 << 21) - 1);
-        let end = (win + (1 << 21)).min(GUEST_SPACE);
-        let Some(pt) = self.pt_for(win, true) else {
+        const HUGE: u64 = 1 << 21;
+        let win = addr & !(HUGE - 1);
+        let end = (win + HUGE).min(GUEST_SPACE);
+        let Some(pde) = self.pde_for(win, true) else {
             return false;
         };
-        for (start, r) in mem.regions_in(win, end) {
+        let regions = mem.regions_in(win, end);
+        let old_pt = self.pt_of(pde);
+        if let [(start, r)] = regions[..] {
+            let flags = pte_flags(r.prot);
+            if start <= win && r.end >= win + HUGE && flags != 0 {
+                self.area.set_u64(pde, win | flags | PTE_PS);
+                self.area.free_pts.extend(old_pt);
+                return true;
+            }
+        }
+        let pt = match old_pt {
+            Some(pt) => pt,
+            None => {
+                let Some(pt) = self.area.alloc_pt() else {
+                    return false;
+                };
+                self.area.set_u64(pde, (KPHYS + pt) | PTE_P | PTE_W | PTE_U);
+                pt
+            }
+        };
+        for (start, r) in regions {
             let (s, e) = (start.max(win), r.end.min(end));
             let flags = pte_flags(r.prot);
             let mut p = s;
@@ -760,22 +802,29 @@ impl Vm {
         true
     }
 
-    /// Unmaps `[start, end)` from the guest page tables (mappings changed there); the
-    /// guest's TLB is flushed before it runs again.
+    /// Unmaps `[start, end)` from the guest page tables (mappings changed there; a 2 MiB
+    /// page is dropped whole and its other pages fault in again); the guest's TLB is
+    /// flushed before it runs again.
     pub fn zap(&mut self, start: u64, end: u64) {
+        const HUGE: u64 = 1 << 21;
         let end = end.min(GUEST_SPACE);
-        let mut win = start & !((1 << 21) - 1);
+        let mut win = start & !(HUGE - 1);
         while win < end {
-            if let Some(pt) = self.pt_for(win, false) {
-                let s = start.max(win);
-                let e = end.min(win + (1 << 21));
-                let mut p = s & !(PAGE_SIZE - 1);
-                while p < e {
-                    self.area.set_u64(pt + ((p >> 12) & 511) * 8, 0);
-                    p += PAGE_SIZE;
+            if let Some(pde) = self.pde_for(win, false) {
+                let e = self.area.u64_at(pde);
+                if e & PTE_PS != 0 {
+                    self.area.set_u64(pde, 0);
+                } else if let Some(pt) = self.pt_of(pde) {
+                    let s = start.max(win);
+                    let e = end.min(win + HUGE);
+                    let mut p = s & !(PAGE_SIZE - 1);
+                    while p < e {
+                        self.area.set_u64(pt + ((p >> 12) & 511) * 8, 0);
+                        p += PAGE_SIZE;
+                    }
                 }
             }
-            win += 1 << 21;
+            win += HUGE;
         }
         self.flush = true;
     }
