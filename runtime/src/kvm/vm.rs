@@ -1,6 +1,7 @@
 //! The KVM virtual machine for native x86-64 guests: memory slots, the ring-0 stub,
-//! descriptor tables, guest page tables and the vCPU. All `unsafe` code of the KVM
-//! backend is in this module.
+//! descriptor tables, guest page tables and the vCPUs (one per guest thread, each with
+//! its own TSS and stub stacks in the kernel area). All `unsafe` code of the KVM backend
+//! is in this module.
 //!
 //! Guest-physical layout:
 //!
@@ -8,7 +9,8 @@
 //! [0, GUEST_SPACE)                 slot 0: the runtime's reserved guest region
 //!                                  (guest-physical A = guest-virtual A = host base + A)
 //! [KPHYS, KPHYS + KAREA_SIZE)      slot 1: the runtime-owned "kernel area": GDT, IDT,
-//!                                  TSS, the stub's code, its stacks, the page tables
+//!                                  the stub's code, per vCPU a TSS and stacks, the
+//!                                  page tables
 //! ```
 //!
 //! Guest-virtual layout: user pages `[0, GUEST_SPACE)` map 1:1 to slot 0 with the
@@ -18,6 +20,8 @@
 //! neither read nor write it.
 
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use kvm_bindings::{
     kvm_regs, kvm_segment, kvm_sregs, kvm_userspace_memory_region, kvm_xsave, KVM_MAX_CPUID_ENTRIES,
@@ -35,16 +39,21 @@ const KAREA_SIZE: u64 = 256 << 20;
 
 const GDT: u64 = 0x0000;
 const IDT: u64 = 0x1000;
-const TSS: u64 = 0x2000;
-/// One 8-byte slot the host fills before a `resume_flush` (the guest's `rax`).
-const KDATA: u64 = 0x2800;
 const STUB: u64 = 0x3000;
-const KSTACK_TOP: u64 = 0x8000;
-const DFSTACK_TOP: u64 = 0x9000;
 /// The page `syscall` enters (LSTAR), mapped user-executable at [`SYSCALL_PAGE`].
 const SYSCALL_CODE: u64 = 0x9000;
-/// First page-table page (the PML4); the rest of the area is the page-table pool.
+/// The page-map level 4 (root of the page tables).
 const PML4: u64 = 0x10000;
+/// Per-vCPU blocks: the TSS at offset 0, the stub's stack below `KSTACK`, the
+/// double-fault stack below `DFSTACK`.
+const PERCPU: u64 = 0x10_0000;
+const PERCPU_SIZE: u64 = 0x8000;
+const KSTACK: u64 = 0x5000;
+const DFSTACK: u64 = 0x6000;
+/// Most vCPUs (guest threads) one VM runs.
+pub const MAX_VCPUS: u64 = 64;
+/// The page-table pool starts after the per-vCPU blocks.
+const PT_POOL: u64 = PERCPU + MAX_VCPUS * PERCPU_SIZE;
 
 /// Stub entry points (offsets in the stub page).
 const RESUME_IRET: u64 = 0x010;
@@ -66,6 +75,7 @@ const KERNEL_DS: u16 = 0x18;
 const USER32_CS: u16 = 0x23;
 pub const USER_DS: u16 = 0x2b;
 pub const USER_CS: u16 = 0x33;
+/// The TSS selector of vCPU 0; vCPU `i` uses `TSS_SEL + 16 * i`.
 const TSS_SEL: u16 = 0x40;
 
 const PTE_P: u64 = 1;
@@ -166,13 +176,24 @@ pub enum Exit {
     Fatal(String),
 }
 
-/// The kernel area: host memory owned by the VM, mapped as slot 1.
+/// The kernel area: host memory mapped as slot 1. It lives as long as the process (a
+/// forked child's VM reuses its copy), so it is never unmapped.
 struct KernelArea {
     ptr: *mut u8,
+}
+
+// SAFETY: the area is plain memory; the page tables in it are changed only under
+// `Shared::pt`, and each per-vCPU block only by the thread running that vCPU.
+unsafe impl Send for KernelArea {}
+// SAFETY: as above.
+unsafe impl Sync for KernelArea {}
+
+/// The page-table page allocator (also the lock that orders page-table changes).
+struct PtAlloc {
     /// Next never-used page-table page.
-    next_pt: u64,
+    next: u64,
     /// Page-table pages given back (a 2 MiB mapping replaced them).
-    free_pts: Vec<u64>,
+    free: Vec<u64>,
 }
 
 impl KernelArea {
@@ -194,28 +215,24 @@ impl KernelArea {
                 std::io::Error::last_os_error()
             )));
         }
-        Ok(KernelArea {
-            ptr: p.cast(),
-            next_pt: PML4 + PAGE_SIZE,
-            free_pts: Vec::new(),
-        })
+        Ok(KernelArea { ptr: p.cast() })
     }
 
     fn u64_at(&self, off: u64) -> u64 {
         assert!(off.is_multiple_of(8) && off + 8 <= KAREA_SIZE);
-        // SAFETY: aligned and inside the mapping (asserted); the guest may write the
-        // area only through the stub (its stack), never concurrently with the host,
-        // which touches it only while the vCPU is stopped.
+        // SAFETY: aligned and inside the mapping (asserted). The guest writes the area
+        // only through the stub (its own vCPU's stack), while the host thread of that
+        // vCPU waits in KVM_RUN; page-table words are written under `Shared::pt`.
         unsafe { self.ptr.add(off as usize).cast::<u64>().read() }
     }
 
-    fn set_u64(&mut self, off: u64, v: u64) {
+    fn set_u64(&self, off: u64, v: u64) {
         assert!(off.is_multiple_of(8) && off + 8 <= KAREA_SIZE);
         // SAFETY: as in `u64_at`.
         unsafe { self.ptr.add(off as usize).cast::<u64>().write(v) }
     }
 
-    fn write(&mut self, off: u64, bytes: &[u8]) {
+    fn write(&self, off: u64, bytes: &[u8]) {
         assert!(off + bytes.len() as u64 <= KAREA_SIZE);
         // SAFETY: inside the mapping (asserted); no Rust reference into it exists.
         unsafe {
@@ -224,38 +241,53 @@ impl KernelArea {
     }
 
     /// A zeroed page-table page (its kernel-area offset).
-    fn alloc_pt(&mut self) -> Option<u64> {
-        if let Some(off) = self.free_pts.pop() {
+    fn alloc_pt(&self, a: &mut PtAlloc) -> Option<u64> {
+        if let Some(off) = a.free.pop() {
             for i in 0..PAGE_SIZE / 8 {
                 self.set_u64(off + 8 * i, 0);
             }
             return Some(off);
         }
-        if self.next_pt + PAGE_SIZE > KAREA_SIZE {
+        if a.next + PAGE_SIZE > KAREA_SIZE {
             return None;
         }
-        let off = self.next_pt;
-        self.next_pt += PAGE_SIZE;
+        let off = a.next;
+        a.next += PAGE_SIZE;
         Some(off)
     }
 }
 
-impl Drop for KernelArea {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`; the VM using it is dropped first (field order
-        // of `Vm`).
-        unsafe { libc::munmap(self.ptr.cast(), KAREA_SIZE as usize) };
+/// What the vCPUs of one VM share.
+struct Shared {
+    // Field order: the VM fd closes before anything else goes.
+    vm: VmFd,
+    kvm: Kvm,
+    area: KernelArea,
+    pt: Mutex<PtAlloc>,
+    /// Bumped by every page-table removal: a vCPU that saw an older value flushes its
+    /// TLB before it returns to the guest.
+    epoch: AtomicU64,
+    /// Per-vCPU blocks in use (bit per block).
+    cpus: Mutex<u64>,
+    /// The next KVM vCPU id (KVM never reuses one within a VM).
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn pt(&self) -> MutexGuard<'_, PtAlloc> {
+        self.pt.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// A VM with one vCPU running a guest whose memory is a [`GuestMemory`].
+/// One vCPU (one guest thread) of a VM whose memory is a [`GuestMemory`].
 pub struct Vm {
+    // Field order: the vCPU fd closes before the shared VM may go.
     vcpu: VcpuFd,
-    _vm: VmFd,
-    _kvm: Kvm,
-    area: KernelArea,
-    /// The guest needs a TLB flush before it next runs user code.
-    flush: bool,
+    shared: Arc<Shared>,
+    /// This vCPU's id (its per-vCPU block and TSS selector).
+    cpu: u64,
+    /// The last page-table epoch this vCPU's TLB is known to be clean for.
+    seen_epoch: u64,
     /// The vCPU stopped in ring 3 (an interrupted `KVM_RUN`), with these segment
     /// registers: a full resume must first put it back in ring 0.
     in_user: Option<kvm_sregs>,
@@ -263,6 +295,14 @@ pub struct Vm {
     syscall_in_ring3: bool,
     /// The signals let through during `KVM_RUN` ([`Vm::set_run_signal_mask`]).
     run_mask: Option<u64>,
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // The block is free for another thread's vCPU (the KVM vCPU id is not reused).
+        let mut used = self.shared.cpus.lock().unwrap_or_else(|e| e.into_inner());
+        *used &= !(1 << self.cpu);
+    }
 }
 
 /// Can this host run x86-64 guests under KVM? `Err` says why not.
@@ -309,11 +349,14 @@ fn stub_code() -> Vec<u8> {
     let mut put = |off: u64, b: &[u8]| c[off as usize..off as usize + b.len()].copy_from_slice(b);
     // resume: iretq (the host wrote the frame at rsp and set every register)
     put(RESUME_IRET, &[0x48, 0xcf]);
-    // resume with a TLB flush: mov rax, cr3; mov cr3, rax; mov rax, [KDATA]; iretq
-    let mut f = vec![0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8, 0x48, 0xa1];
-    f.extend_from_slice(&(KVIRT + KDATA).to_le_bytes());
-    f.extend_from_slice(&[0x48, 0xcf]);
-    put(RESUME_FLUSH, &f);
+    // resume with a TLB flush: mov rax, cr3; mov cr3, rax; mov rax, [rsp - 8] (the
+    // host put the guest's rax below the frame); iretq
+    put(
+        RESUME_FLUSH,
+        &[
+            0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8, 0x48, 0x8b, 0x44, 0x24, 0xf8, 0x48, 0xcf,
+        ],
+    );
     // exceptions: out PORT_EXCEPTION, al; add rsp, 16 (vector, error code); iretq
     put(
         EXC_COMMON,
@@ -349,20 +392,25 @@ impl Vm {
     /// long mode, the stub, CPUID = what KVM supports on this host, the host's XCR0
     /// features (x87, SSE, AVX, AVX-512), and a vCPU about to `iretq` to `entry` in ring 3.
     pub fn new(mem: &GuestMemory, entry: u64, sp: u64) -> Result<Vm, VmError> {
-        let mut area = KernelArea::new()?;
-        let (kvm, vm, vcpu) = create_vcpu(mem, &area)?;
+        let area = KernelArea::new()?;
+        let (kvm, vm) = create_vm(mem, &area)?;
 
-        // Descriptor tables and the stub.
-        let mut gdt = [0u64; 10];
+        // Descriptor tables (a TSS descriptor per possible vCPU) and the stub.
+        let mut gdt = vec![0u64; (TSS_SEL >> 3) as usize + 2 * MAX_VCPUS as usize];
         gdt[(KERNEL_CS >> 3) as usize] = 0x00af_9b00_0000_ffff;
         gdt[(KERNEL_DS >> 3) as usize] = 0x00cf_9300_0000_ffff;
         gdt[(USER32_CS >> 3) as usize] = 0x00cf_fb00_0000_ffff;
         gdt[(USER_DS >> 3) as usize] = 0x00cf_f300_0000_ffff;
         gdt[(USER_CS >> 3) as usize] = 0x00af_fb00_0000_ffff;
-        let tss_base = KVIRT + TSS;
-        gdt[(TSS_SEL >> 3) as usize] =
-            0x67 | ((tss_base & 0xff_ffff) << 16) | (0x89 << 40) | ((tss_base >> 24 & 0xff) << 56);
-        gdt[(TSS_SEL >> 3) as usize + 1] = tss_base >> 32;
+        for cpu in 0..MAX_VCPUS {
+            let tss_base = KVIRT + PERCPU + cpu * PERCPU_SIZE;
+            let i = (TSS_SEL >> 3) as usize + 2 * cpu as usize;
+            gdt[i] = 0x67
+                | ((tss_base & 0xff_ffff) << 16)
+                | (0x89 << 40)
+                | ((tss_base >> 24 & 0xff) << 56);
+            gdt[i + 1] = tss_base >> 32;
+        }
         for (i, d) in gdt.iter().enumerate() {
             area.set_u64(GDT + 8 * i as u64, *d);
         }
@@ -375,11 +423,6 @@ impl Vm {
             area.set_u64(IDT + v * 16, gate[0]);
             area.set_u64(IDT + v * 16 + 8, gate[1]);
         }
-        let mut tss = [0u8; 104];
-        tss[4..12].copy_from_slice(&(KVIRT + KSTACK_TOP).to_le_bytes()); // rsp0
-        tss[36..44].copy_from_slice(&(KVIRT + DFSTACK_TOP).to_le_bytes()); // ist1
-        tss[102..104].copy_from_slice(&104u16.to_le_bytes()); // no I/O bitmap
-        area.write(TSS, &tss);
         area.write(STUB, &stub_code());
         // The syscall entry: `out PORT_SYSCALL, al; sysretq` in ring 0. Some nested AMD
         // hosts enter LSTAR without leaving ring 3; there the `out` raises #GP at this
@@ -387,20 +430,43 @@ impl Vm {
         // user-executable and read-only, like a vDSO page.
         area.write(SYSCALL_CODE, &[0xe6, PORT_SYSCALL as u8, 0x48, 0x0f, 0x07]);
 
-        // Page tables: PML4[511] maps the kernel area with 2 MiB supervisor pages.
-        let kpdpt = area
-            .alloc_pt()
-            .ok_or(VmError::Other("page tables".into()))?;
-        let kpd = area
-            .alloc_pt()
-            .ok_or(VmError::Other("page tables".into()))?;
+        let mut alloc = PtAlloc {
+            next: PT_POOL,
+            free: Vec::new(),
+        };
+        let mut pt = || {
+            area.alloc_pt(&mut alloc)
+                .ok_or(VmError::Other("page tables".into()))
+        };
+        // Page tables: PML4[511] maps the kernel area with 2 MiB supervisor pages; the
+        // syscall entry page is the one user page outside the guest space.
+        let (kpdpt, kpd, updpt, upd, upt) = (pt()?, pt()?, pt()?, pt()?, pt()?);
         area.set_u64(PML4 + 511 * 8, (KPHYS + kpdpt) | PTE_P | PTE_W);
         area.set_u64(kpdpt, (KPHYS + kpd) | PTE_P | PTE_W);
         for i in 0..KAREA_SIZE >> 21 {
             area.set_u64(kpd + i * 8, (KPHYS + (i << 21)) | PTE_P | PTE_W | PTE_PS);
         }
+        let up = PTE_P | PTE_W | PTE_U;
+        area.set_u64(PML4 + ((SYSCALL_PAGE >> 39) & 511) * 8, (KPHYS + updpt) | up);
+        area.set_u64(updpt + ((SYSCALL_PAGE >> 30) & 511) * 8, (KPHYS + upd) | up);
+        area.set_u64(upd + ((SYSCALL_PAGE >> 21) & 511) * 8, (KPHYS + upt) | up);
+        area.set_u64(
+            upt + ((SYSCALL_PAGE >> 12) & 511) * 8,
+            (KPHYS + SYSCALL_CODE) | PTE_P | PTE_U,
+        );
 
+        let shared = Arc::new(Shared {
+            vm,
+            kvm,
+            area,
+            pt: Mutex::new(alloc),
+            epoch: AtomicU64::new(0),
+            cpus: Mutex::new(0),
+            next_id: AtomicU64::new(0),
+        });
+        let vcpu = Vm::add_vcpu(&shared)?;
         let mut sregs = vcpu
+            .vcpu
             .get_sregs()
             .map_err(|e| VmError::Setup("get sregs", e))?;
         sregs.cs = seg(KERNEL_CS, 0, true);
@@ -409,15 +475,7 @@ impl Vm {
         // FS and GS hold user bases (arch_prctl); DPL 3 so `iretq` to ring 3 keeps them.
         sregs.fs = seg(0, 3, false);
         sregs.gs = sregs.fs;
-        sregs.tr = kvm_segment {
-            base: tss_base,
-            limit: 0x67,
-            selector: TSS_SEL,
-            type_: 11,
-            present: 1,
-            s: 0,
-            ..Default::default()
-        };
+        sregs.tr = vcpu.tr();
         sregs.gdt.base = KVIRT + GDT;
         sregs.gdt.limit = (gdt.len() * 8 - 1) as u16;
         sregs.idt.base = KVIRT + IDT;
@@ -429,31 +487,10 @@ impl Vm {
         sregs.cr4 = 0x20 | 0x200 | 0x400 | 0x4_0000;
         // SCE LME LMA NXE
         sregs.efer = 0x1 | 0x100 | 0x400 | 0x800;
-        vcpu.set_sregs(&sregs)
+        vcpu.vcpu
+            .set_sregs(&sregs)
             .map_err(|e| VmError::Setup("set sregs", e))?;
-
-        let mut vm = Vm {
-            vcpu,
-            _vm: vm,
-            _kvm: kvm,
-            area,
-            flush: false,
-            in_user: None,
-            syscall_in_ring3: false,
-            run_mask: None,
-        };
-        let pde = vm
-            .pde_for(SYSCALL_PAGE, true)
-            .ok_or(VmError::Other("page tables".into()))?;
-        let pt = vm
-            .area
-            .alloc_pt()
-            .ok_or(VmError::Other("page tables".into()))?;
-        vm.area.set_u64(pde, (KPHYS + pt) | PTE_P | PTE_W | PTE_U);
-        vm.area.set_u64(
-            pt + ((SYSCALL_PAGE >> 12) & 511) * 8,
-            (KPHYS + SYSCALL_CODE) | PTE_P | PTE_U,
-        );
+        let mut vm = vcpu;
         let mut gpr = [0u64; 16];
         gpr[RSP] = sp;
         vm.resume_full(&UserRegs {
@@ -462,6 +499,92 @@ impl Vm {
             rflags: 0x202,
         })?;
         Ok(vm)
+    }
+
+    /// A new vCPU of the VM (its id, TSS and stub stacks), not yet set up to run.
+    fn add_vcpu(shared: &Arc<Shared>) -> Result<Vm, VmError> {
+        let cpu = {
+            let mut used = shared.cpus.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(cpu) = (0..MAX_VCPUS).find(|c| *used & (1 << c) == 0) else {
+                return Err(VmError::Other(format!("more than {MAX_VCPUS} threads")));
+            };
+            *used |= 1 << cpu;
+            cpu
+        };
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let vcpu = match setup_vcpu(&shared.kvm, &shared.vm, id) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut used = shared.cpus.lock().unwrap_or_else(|e| e.into_inner());
+                *used &= !(1 << cpu);
+                return Err(e);
+            }
+        };
+        let vm = Vm {
+            vcpu,
+            shared: shared.clone(),
+            cpu,
+            seen_epoch: shared.epoch.load(Ordering::Acquire),
+            in_user: None,
+            syscall_in_ring3: false,
+            run_mask: None,
+        };
+        let mut tss = [0u8; 104];
+        tss[4..12].copy_from_slice(&(KVIRT + vm.percpu() + KSTACK).to_le_bytes()); // rsp0
+        tss[36..44].copy_from_slice(&(KVIRT + vm.percpu() + DFSTACK).to_le_bytes()); // ist1
+        tss[102..104].copy_from_slice(&104u16.to_le_bytes()); // no I/O bitmap
+        shared.area.write(vm.percpu(), &tss);
+        Ok(vm)
+    }
+
+    /// This vCPU's block in the kernel area.
+    fn percpu(&self) -> u64 {
+        PERCPU + self.cpu * PERCPU_SIZE
+    }
+
+    /// The task register for this vCPU's TSS.
+    fn tr(&self) -> kvm_segment {
+        kvm_segment {
+            base: KVIRT + self.percpu(),
+            limit: 0x67,
+            selector: TSS_SEL + 16 * self.cpu as u16,
+            type_: 11,
+            present: 1,
+            s: 0,
+            ..Default::default()
+        }
+    }
+
+    /// A vCPU for a new guest thread (`clone` with `CLONE_THREAD`), about to return
+    /// from that `clone` with `regs` (and FS base `tls`, if given), with this vCPU's
+    /// FPU state.
+    pub fn new_thread(&self, regs: &UserRegs, tls: Option<u64>) -> Result<Vm, VmError> {
+        let mut child = Vm::add_vcpu(&self.shared)?;
+        let mut sregs = self
+            .vcpu
+            .get_sregs()
+            .map_err(|e| VmError::Setup("get sregs", e))?;
+        sregs.cs = seg(KERNEL_CS, 0, true);
+        sregs.ss = seg(KERNEL_DS, 0, false);
+        sregs.tr = child.tr();
+        if let Some(base) = tls {
+            sregs.fs.base = base;
+        }
+        child
+            .vcpu
+            .set_sregs(&sregs)
+            .map_err(|e| VmError::Setup("set sregs", e))?;
+        let xsave = self
+            .vcpu
+            .get_xsave()
+            .map_err(|e| VmError::Setup("get XSAVE", e))?;
+        // SAFETY: a buffer KVM itself filled by `get_xsave` on the same host.
+        unsafe { child.vcpu.set_xsave(&xsave) }.map_err(|e| VmError::Setup("set XSAVE", e))?;
+        if let Some(m) = self.run_mask {
+            child.set_run_signal_mask(m)?;
+        }
+        child.resume_syscall(regs, 0)?;
+        Ok(child)
     }
 
     /// Runs the vCPU until the guest needs the runtime.
@@ -492,11 +615,11 @@ impl Vm {
                 let Some(off) = r
                     .rsp
                     .checked_sub(KVIRT)
-                    .filter(|&o| o >= KSTACK_TOP - 0x1000 && o + 56 <= DFSTACK_TOP)
+                    .filter(|&o| o >= self.percpu() + 0x1000 && o + 56 <= self.percpu() + DFSTACK)
                 else {
                     return Exit::Fatal(format!("stub stack pointer {:#x}", r.rsp));
                 };
-                let w = |i: u64| self.area.u64_at(off + 8 * i);
+                let w = |i: u64| self.shared.area.u64_at(off + 8 * i);
                 let (vector, error, rip, cs, rflags, rsp) = (w(0), w(1), w(2), w(3), w(4), w(5));
                 if cs & 3 != 3 {
                     return Exit::Fatal(format!(
@@ -552,15 +675,39 @@ impl Vm {
     /// address space that created it): a new VM over the child's copies of the guest
     /// memory and the kernel area, with the vCPU state of `snap`.
     pub fn reborn(&mut self, mem: &GuestMemory, snap: &Snapshot) -> Result<(), VmError> {
-        let (kvm, vm, vcpu) = create_vcpu(mem, &self.area)?;
+        let area = KernelArea {
+            ptr: self.shared.area.ptr,
+        };
+        let (kvm, vm) = create_vm(mem, &area)?;
+        let vcpu = setup_vcpu(&kvm, &vm, 0)?;
         vcpu.set_sregs(&snap.sregs)
             .map_err(|e| VmError::Setup("set sregs", e))?;
         // SAFETY: a buffer KVM itself filled by `get_xsave` on the same host.
         unsafe { vcpu.set_xsave(&snap.xsave) }.map_err(|e| VmError::Setup("set XSAVE", e))?;
+        // Only this thread exists in the child: it alone holds its vCPU block.
+        let alloc = {
+            let a = self
+                .shared
+                .pt
+                .try_lock()
+                .map_err(|_| VmError::Other("page tables locked at fork".into()))?;
+            PtAlloc {
+                next: a.next,
+                free: a.free.clone(),
+            }
+        };
         let mask = self.run_mask;
         self.vcpu = vcpu;
-        self._vm = vm;
-        self._kvm = kvm;
+        self.shared = Arc::new(Shared {
+            vm,
+            kvm,
+            area,
+            pt: Mutex::new(alloc),
+            epoch: AtomicU64::new(0),
+            cpus: Mutex::new(1 << self.cpu),
+            next_id: AtomicU64::new(1),
+        });
+        self.seen_epoch = 0;
         if let Some(m) = mask {
             self.set_run_signal_mask(m)?;
         }
@@ -593,9 +740,9 @@ impl Vm {
                 .rsp
                 .checked_sub(KVIRT)
                 .map(|o| o + skip)
-                .filter(|&o| o + 40 <= KSTACK_TOP)
+                .filter(|&o| o + 40 <= self.percpu() + KSTACK)
                 .ok_or_else(|| VmError::Other(format!("stub stack pointer {:#x}", r.rsp)))?;
-            let w = |i: u64| self.area.u64_at(off + 8 * i);
+            let w = |i: u64| self.shared.area.u64_at(off + 8 * i);
             Ok((w(0), w(2), w(3)))
         };
         if r.rip == SYSCALL_PAGE + 2 {
@@ -606,11 +753,13 @@ impl Vm {
                 rflags: r.r11,
             });
         }
+        let mut refresh = false;
         let (rip, rflags, rsp) = match at {
             RESUME_IRET => frame(0)?,
             RESUME_FLUSH => {
-                gpr[RAX] = self.area.u64_at(KDATA);
-                self.flush = true;
+                // The flush did not happen: make the next resume do it.
+                gpr[RAX] = self.shared.area.u64_at(r.rsp - KVIRT - 8);
+                refresh = true;
                 frame(0)?
             }
             a if a == EXC_COMMON + 2 => frame(16)?,
@@ -621,6 +770,9 @@ impl Vm {
                 )))
             }
         };
+        if refresh {
+            self.seen_epoch = self.seen_epoch.wrapping_sub(1);
+        }
         gpr[RSP] = rsp;
         Ok(UserRegs { gpr, rip, rflags })
     }
@@ -632,7 +784,7 @@ impl Vm {
         r.gpr[RAX] = ret;
         r.gpr[RCX] = r.rip;
         r.gpr[R11] = user_rflags(r.rflags);
-        if self.flush || self.syscall_in_ring3 {
+        if self.needs_flush() || self.syscall_in_ring3 {
             return self.resume_full(&r);
         }
         // In ring 0 at the entry page's `sysretq`.
@@ -651,7 +803,7 @@ impl Vm {
                 .map_err(|e| VmError::Setup("set sregs", e))?;
         }
         let rflags = user_rflags(regs.rflags);
-        let frame = KSTACK_TOP - 40;
+        let frame = self.percpu() + KSTACK - 40;
         for (i, v) in [
             regs.rip,
             u64::from(USER_CS),
@@ -662,13 +814,13 @@ impl Vm {
         .into_iter()
         .enumerate()
         {
-            self.area.set_u64(frame + 8 * i as u64, v);
+            self.shared.area.set_u64(frame + 8 * i as u64, v);
         }
         let mut gpr = regs.gpr;
         gpr[RSP] = KVIRT + frame;
-        let entry = if self.flush {
-            self.area.set_u64(KDATA, regs.gpr[RAX]);
-            self.flush = false;
+        let entry = if self.needs_flush() {
+            self.shared.area.set_u64(frame - 8, regs.gpr[RAX]);
+            self.seen_epoch = self.shared.epoch.load(Ordering::Acquire);
             RESUME_FLUSH
         } else {
             RESUME_IRET
@@ -682,7 +834,7 @@ impl Vm {
     /// the stub pops the vector and error code and returns with `iretq`.
     pub fn resume_exception(&mut self, regs: &UserRegs) -> Result<(), VmError> {
         // The stub's own return path does not flush; a pending flush needs the full one.
-        if self.flush {
+        if self.needs_flush() {
             return self.resume_full(regs);
         }
         Ok(())
@@ -732,18 +884,25 @@ impl Vm {
 
     // ---- guest page tables ----
 
+    /// Must this vCPU flush its TLB (page-table entries were removed since it last did)?
+    fn needs_flush(&self) -> bool {
+        self.shared.epoch.load(Ordering::Acquire) != self.seen_epoch
+    }
+
     /// The page-directory entry covering `addr` (its kernel-area offset), creating the
-    /// upper levels when `create`.
-    fn pde_for(&mut self, addr: u64, create: bool) -> Option<u64> {
+    /// upper levels when `alloc` is given.
+    fn pde_for(&self, addr: u64, alloc: Option<&mut PtAlloc>) -> Option<u64> {
+        let area = &self.shared.area;
+        let mut alloc = alloc;
         let mut table = PML4;
         for shift in [39u64, 30] {
             let slot = table + ((addr >> shift) & 511) * 8;
-            let e = self.area.u64_at(slot);
+            let e = area.u64_at(slot);
             table = if e & PTE_P != 0 {
                 (e & PTE_ADDR) - KPHYS
-            } else if create {
-                let t = self.area.alloc_pt()?;
-                self.area.set_u64(slot, (KPHYS + t) | PTE_P | PTE_W | PTE_U);
+            } else if let Some(a) = alloc.as_deref_mut() {
+                let t = area.alloc_pt(a)?;
+                area.set_u64(slot, (KPHYS + t) | PTE_P | PTE_W | PTE_U);
                 t
             } else {
                 return None;
@@ -754,7 +913,7 @@ impl Vm {
 
     /// The page-table page under the page-directory entry `pde`, if it has one.
     fn pt_of(&self, pde: u64) -> Option<u64> {
-        let e = self.area.u64_at(pde);
+        let e = self.shared.area.u64_at(pde);
         (e & PTE_P != 0 && e & PTE_PS == 0).then(|| (e & PTE_ADDR) - KPHYS)
     }
 
@@ -764,9 +923,14 @@ impl Vm {
     /// exhausted.
     pub fn populate(&mut self, mem: &GuestMemory, addr: u64) -> bool {
         const HUGE: u64 = 1 << 21;
+        let shared = self.shared.clone();
+        let area = &shared.area;
+        // Held while the mapping table is read and the entries written, so a concurrent
+        // `zap` (after a mapping change) cannot be overtaken by stale entries.
+        let mut alloc = shared.pt();
         let win = addr & !(HUGE - 1);
         let end = (win + HUGE).min(GUEST_SPACE);
-        let Some(pde) = self.pde_for(win, true) else {
+        let Some(pde) = self.pde_for(win, Some(&mut alloc)) else {
             return false;
         };
         let regions = mem.regions_in(win, end);
@@ -774,18 +938,18 @@ impl Vm {
         if let [(start, r)] = regions[..] {
             let flags = pte_flags(r.prot);
             if start <= win && r.end >= win + HUGE && flags != 0 {
-                self.area.set_u64(pde, win | flags | PTE_PS);
-                self.area.free_pts.extend(old_pt);
+                area.set_u64(pde, win | flags | PTE_PS);
+                alloc.free.extend(old_pt);
                 return true;
             }
         }
         let pt = match old_pt {
             Some(pt) => pt,
             None => {
-                let Some(pt) = self.area.alloc_pt() else {
+                let Some(pt) = area.alloc_pt(&mut alloc) else {
                     return false;
                 };
-                self.area.set_u64(pde, (KPHYS + pt) | PTE_P | PTE_W | PTE_U);
+                area.set_u64(pde, (KPHYS + pt) | PTE_P | PTE_W | PTE_U);
                 pt
             }
         };
@@ -795,7 +959,7 @@ impl Vm {
             let mut p = s;
             while p < e {
                 let v = if flags == 0 { 0 } else { p | flags };
-                self.area.set_u64(pt + ((p >> 12) & 511) * 8, v);
+                area.set_u64(pt + ((p >> 12) & 511) * 8, v);
                 p += PAGE_SIZE;
             }
         }
@@ -803,30 +967,34 @@ impl Vm {
     }
 
     /// Unmaps `[start, end)` from the guest page tables (mappings changed there; a 2 MiB
-    /// page is dropped whole and its other pages fault in again); the guest's TLB is
-    /// flushed before it runs again.
+    /// page is dropped whole and its other pages fault in again). Every vCPU flushes its
+    /// TLB before it next returns to the guest (one running meanwhile keeps its stale
+    /// entries until its next exit).
     pub fn zap(&mut self, start: u64, end: u64) {
         const HUGE: u64 = 1 << 21;
+        let shared = self.shared.clone();
+        let area = &shared.area;
+        let _order = shared.pt();
         let end = end.min(GUEST_SPACE);
         let mut win = start & !(HUGE - 1);
         while win < end {
-            if let Some(pde) = self.pde_for(win, false) {
-                let e = self.area.u64_at(pde);
+            if let Some(pde) = self.pde_for(win, None) {
+                let e = area.u64_at(pde);
                 if e & PTE_PS != 0 {
-                    self.area.set_u64(pde, 0);
+                    area.set_u64(pde, 0);
                 } else if let Some(pt) = self.pt_of(pde) {
                     let s = start.max(win);
                     let e = end.min(win + HUGE);
                     let mut p = s & !(PAGE_SIZE - 1);
                     while p < e {
-                        self.area.set_u64(pt + ((p >> 12) & 511) * 8, 0);
+                        area.set_u64(pt + ((p >> 12) & 511) * 8, 0);
                         p += PAGE_SIZE;
                     }
                 }
             }
             win += HUGE;
         }
-        self.flush = true;
+        shared.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Raw fd of the vCPU (for `KVM_SET_SIGNAL_MASK`).
@@ -884,9 +1052,8 @@ fn pte_flags(prot: Prot) -> u64 {
     f
 }
 
-/// A VM over `mem` and the kernel area with one vCPU: memory slots, CPUID, XCR0 and
-/// the system-call MSRs (the segment and control registers are the caller's).
-fn create_vcpu(mem: &GuestMemory, area: &KernelArea) -> Result<(Kvm, VmFd, VcpuFd), VmError> {
+/// A VM over `mem` (slot 0) and the kernel area (slot 1).
+fn create_vm(mem: &GuestMemory, area: &KernelArea) -> Result<(Kvm, VmFd), VmError> {
     let kvm = Kvm::new().map_err(VmError::Open)?;
     let vm = kvm
         .create_vm()
@@ -903,15 +1070,20 @@ fn create_vcpu(mem: &GuestMemory, area: &KernelArea) -> Result<(Kvm, VmFd, VcpuF
             memory_size: size,
             userspace_addr: host,
         };
-        // SAFETY: both host ranges are mappings this process owns for at least as long
-        // as the VM lives (the guest region outlives the `Vm`, which callers keep next to
-        // the `GuestMemory`; the kernel area is dropped after the VM fds, see the field
-        // order of `Vm`). They do not overlap each other.
+        // SAFETY: both host ranges are mappings this process owns for as long as the VM
+        // lives (the guest region outlives every `Vm`, which callers keep next to the
+        // `GuestMemory`; the kernel area is never unmapped). They do not overlap.
         unsafe { vm.set_user_memory_region(region) }
             .map_err(|e| VmError::Setup("register guest memory", e))?;
     }
+    Ok((kvm, vm))
+}
+
+/// A vCPU of `vm` with KVM id `id`: CPUID, XCR0 and the system-call MSRs (the segment
+/// and control registers are the caller's).
+fn setup_vcpu(kvm: &Kvm, vm: &VmFd, id: u64) -> Result<VcpuFd, VmError> {
     let vcpu = vm
-        .create_vcpu(0)
+        .create_vcpu(id)
         .map_err(|e| VmError::Setup("create vCPU", e))?;
 
     // CPUID: what KVM can virtualise here, minus what vmx cannot support.
@@ -960,7 +1132,7 @@ fn create_vcpu(mem: &GuestMemory, area: &KernelArea) -> Result<(Kvm, VmFd, VcpuF
         return Err(VmError::Other("KVM refused a system MSR".into()));
     }
 
-    Ok((kvm, vm, vcpu))
+    Ok(vcpu)
 }
 
 /// The vCPU state a forked child needs to rebuild its VM ([`Vm::reborn`]).
