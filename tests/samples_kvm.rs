@@ -239,25 +239,9 @@ fn translate_exec_and_run_a_native_aot() {
 #[test]
 fn confinement() {
     let test = "samples_kvm::confinement";
-    if !common::have("gcc") {
-        skip(test, "gcc is not installed");
+    let Some((_tmp, exe)) = build_c(test, "probe", PROBE) else {
         return;
-    }
-    let tmp = TempDir::new("kvm-confine");
-    let src = tmp.path().join("probe.c");
-    std::fs::write(&src, PROBE).expect("writing the probe");
-    let exe = tmp.path().join("probe");
-    let built = Command::new("gcc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .expect("running gcc");
-    assert!(
-        built.status.success(),
-        "gcc failed: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    };
     let native = run(&mut Command::new(&exe), None).expect("running the probe natively");
     assert_eq!(
         native.status,
@@ -297,25 +281,9 @@ fn confinement() {
 #[test]
 fn bad_signal_state_is_the_guests_sigsegv() {
     let test = "samples_kvm::bad_signal_state_is_the_guests_sigsegv";
-    if !common::have("gcc") {
-        skip(test, "gcc is not installed");
+    let Some((_tmp, exe)) = build_c(test, "badsig", BAD_SIGNAL_STATE) else {
         return;
-    }
-    let tmp = TempDir::new("kvm-badsig");
-    let src = tmp.path().join("badsig.c");
-    std::fs::write(&src, BAD_SIGNAL_STATE).expect("writing the program");
-    let exe = tmp.path().join("badsig");
-    let built = Command::new("gcc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .expect("running gcc");
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    };
     for case in ["handler", "sigreturn"] {
         let native = run(Command::new(&exe).arg(case), None).expect("running natively");
         assert_eq!(native.status, 139, "natively, case {case}");
@@ -331,6 +299,108 @@ fn bad_signal_state_is_the_guests_sigsegv() {
         }
     }
 }
+
+/// Builds `source` with `gcc -static -O2 -pthread` into a temporary directory.
+fn build_c(test: &str, name: &str, source: &str) -> Option<(TempDir, PathBuf)> {
+    if !common::have("gcc") {
+        skip(test, "gcc is not installed");
+        return None;
+    }
+    let tmp = TempDir::new(name);
+    let src = tmp.path().join(format!("{name}.c"));
+    std::fs::write(&src, source).expect("writing the program");
+    let exe = tmp.path().join(name);
+    let built = Command::new("gcc")
+        .args(["-static", "-O2", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("running gcc");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    Some((tmp, exe))
+}
+
+/// Guest threads, one vCPU each: eight pthreads with thread-local storage, a mutex, a
+/// condition variable, their own heap memory and `pthread_join` (CLONE_CHILD_CLEARTID and
+/// futex wake-ups), several times over; the output must be the native one.
+#[test]
+fn threads() {
+    let test = "samples_kvm::threads";
+    let Some((_tmp, exe)) = build_c(test, "threads", THREADS) else {
+        return;
+    };
+    let native = run(&mut Command::new(&exe), None).expect("running natively");
+    assert_eq!(native.status, 0);
+    for _ in 0..5 {
+        let out = run_vmx(&[OsStr::new("exec"), exe.as_os_str()], &[]);
+        if fell_back(test, &out) {
+            return;
+        }
+        if let Some(r) = compare("native", &native, "vmx", &out) {
+            panic!("threads differ under KVM:\n{r}");
+        }
+    }
+}
+
+const THREADS: &str = r#"#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+static __thread long tls_counter;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static long total;
+static int arrived;
+
+static void *worker(void *arg)
+{
+    long id = (long)arg;
+    for (long i = 0; i < 100000; i++)
+        tls_counter += id;
+    char *buf = malloc(1 << 20);
+    memset(buf, (int)id, 1 << 20);
+    long sum = 0;
+    for (int i = 0; i < (1 << 20); i += 4096)
+        sum += buf[i];
+    free(buf);
+    pthread_mutex_lock(&mu);
+    total += tls_counter + sum;
+    arrived++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    return (void *)(tls_counter / 100000);
+}
+
+int main(void)
+{
+    pthread_t t[8];
+    tls_counter = 7;
+    for (long i = 0; i < 8; i++)
+        if (pthread_create(&t[i], NULL, worker, (void *)(i + 1)) != 0) {
+            printf("pthread_create failed\n");
+            return 1;
+        }
+    pthread_mutex_lock(&mu);
+    while (arrived < 8)
+        pthread_cond_wait(&cv, &mu);
+    pthread_mutex_unlock(&mu);
+    long r = 0;
+    for (int i = 0; i < 8; i++) {
+        void *v;
+        pthread_join(t[i], &v);
+        r += (long)v;
+    }
+    printf("total %ld, joined sum %ld, main tls %ld\n", total, r, tls_counter);
+    return 0;
+}
+"#;
 
 const BAD_SIGNAL_STATE: &str = r#"
 #define _GNU_SOURCE

@@ -16,7 +16,8 @@
 mod vm;
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use vmx_lifter::elf::GuestImage;
@@ -39,6 +40,8 @@ const EINVAL: u64 = -22i64 as u64;
 const EFAULT: u64 = -14i64 as u64;
 const EPERM: u64 = -1i64 as u64;
 const ENOSYS: u64 = -38i64 as u64;
+const EAGAIN: u64 = -11i64 as u64;
+const CLONE_THREAD: u64 = 0x1_0000;
 const SA_RESTART: u64 = 0x1000_0000;
 const SA_ONSTACK: u64 = 0x0800_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
@@ -120,19 +123,30 @@ pub fn run(
                 std::process::exit(1);
             }
             kernel.set_main_thread();
-            let mut r = Runner {
-                vm,
+            let p = Arc::new(Process {
                 mem,
                 kernel,
                 stats,
                 start: Instant::now(),
-                syscalls: 0,
-                page_faults: 0,
-                reported: HashSet::new(),
+                syscalls: AtomicU64::new(0),
+                page_faults: AtomicU64::new(0),
+                run_ns: AtomicU64::new(0),
+                threads: AtomicUsize::new(1),
+                reported: Mutex::new(HashSet::new()),
+            });
+            let mut r = Runner {
+                vm,
+                p,
                 last_fault: None,
-                run_time: std::time::Duration::ZERO,
+                clear_child_tid: 0,
+                exited: false,
             };
-            r.run()
+            r.run();
+            // The main thread exited while others run on: the process lives until the
+            // last of them exits it.
+            loop {
+                std::thread::park();
+            }
         })
         .map_err(|e| RunError::Memory(format!("cannot start the guest thread: {e}")))?;
     let _ = guest.join();
@@ -174,19 +188,36 @@ fn exec_natively(bytes: &[u8], cfg: &RunConfig) -> RunError {
     ))
 }
 
-struct Runner {
-    vm: Vm,
+/// What the threads of a guest process share.
+struct Process {
     mem: Arc<GuestMemory>,
     kernel: Kernel,
     stats: Option<StatsFormat>,
     start: Instant,
-    syscalls: u64,
-    page_faults: u64,
-    reported: HashSet<u64>,
+    syscalls: AtomicU64,
+    page_faults: AtomicU64,
+    /// Nanoseconds spent in KVM_RUN, all threads.
+    run_ns: AtomicU64,
+    /// Live guest threads.
+    threads: AtomicUsize,
+    reported: Mutex<HashSet<u64>>,
+}
+
+/// One guest thread: its vCPU and the loop that services it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct Runner {
+    vm: Vm,
+    p: Arc<Process>,
     /// (rip, address) of the last page fault the runtime fixed, to catch one that keeps
     /// recurring.
     last_fault: Option<(u64, u64)>,
-    run_time: std::time::Duration,
+    /// `CLONE_CHILD_CLEARTID` address of a thread made by `clone` (0: none).
+    clear_child_tid: u64,
+    /// The thread has exited (`exit` with other threads left).
+    exited: bool,
 }
 
 /// A synchronous fault turned into a signal.
@@ -199,11 +230,15 @@ struct Fault {
 }
 
 impl Runner {
-    fn run(&mut self) -> ! {
-        loop {
+    /// Runs the guest thread until it exits (the process's last thread exits the
+    /// process instead).
+    fn run(&mut self) {
+        while !self.exited {
             let t0 = Instant::now();
             let exit = self.vm.run();
-            self.run_time += t0.elapsed();
+            self.p
+                .run_ns
+                .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
             match exit {
                 Exit::Syscall(regs) => {
                     self.last_fault = None;
@@ -245,18 +280,20 @@ impl Runner {
     }
 
     fn finish(&self) {
-        let Some(fmt) = self.stats else { return };
-        let secs = self.start.elapsed().as_secs_f64();
+        let p = &self.p;
+        let Some(fmt) = p.stats else { return };
+        let secs = p.start.elapsed().as_secs_f64();
+        let run_s = p.run_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        let (syscalls, page_faults) = (
+            p.syscalls.load(Ordering::Relaxed),
+            p.page_faults.load(Ordering::Relaxed),
+        );
         match fmt {
             StatsFormat::Text => eprintln!(
-                "vmx stats: engine kvm, {secs:.3} s ({:.3} s in KVM_RUN), {} system calls, {} page faults",
-                self.run_time.as_secs_f64(),
-                self.syscalls,
-                self.page_faults
+                "vmx stats: engine kvm, {secs:.3} s ({run_s:.3} s in KVM_RUN), {syscalls} system calls, {page_faults} page faults"
             ),
             StatsFormat::Json => eprintln!(
-                "{{\"engine\":\"kvm\",\"seconds\":{secs:.6},\"syscalls\":{},\"page_faults\":{}}}",
-                self.syscalls, self.page_faults
+                "{{\"engine\":\"kvm\",\"seconds\":{secs:.6},\"kvm_run_seconds\":{run_s:.6},\"syscalls\":{syscalls},\"page_faults\":{page_faults}}}"
             ),
         }
     }
@@ -275,7 +312,7 @@ impl Runner {
     // ---- system calls ----
 
     fn syscall(&mut self, mut regs: UserRegs) {
-        self.syscalls += 1;
+        self.p.syscalls.fetch_add(1, Ordering::Relaxed);
         let n = regs.gpr[RAX];
         tracing::trace!("syscall {n} at {:#x} rsp {:#x}", regs.rip, regs.gpr[RSP]);
         let args = [
@@ -287,6 +324,13 @@ impl Runner {
             regs.gpr[R9],
         ];
         let (ret, generic) = match to_generic(n, args) {
+            X86Call::Generic(nr::CLONE, a) if a[0] & CLONE_THREAD != 0 => {
+                (self.clone_thread(&regs, args), None)
+            }
+            X86Call::Generic(nr::EXIT, a) if self.p.threads.load(Ordering::Acquire) > 1 => {
+                self.exit_thread(a[0]);
+                return;
+            }
             X86Call::Generic(g, a) => (self.generic(g, a, regs.gpr[RSP]), Some(g)),
             X86Call::SigReturn => {
                 match self.sigreturn(regs.gpr[RSP]) {
@@ -324,10 +368,11 @@ impl Runner {
                     (self.generic(nr::DUP3, a, regs.gpr[RSP]), Some(nr::DUP3))
                 }
             }
+            X86Call::Quiet => (ENOSYS, None),
             X86Call::Unknown => {
-                if self.reported.insert(n) {
+                if lock(&self.p.reported).insert(n) {
                     tracing::warn!("unimplemented x86-64 syscall {n}");
-                    if self.kernel.config().strace {
+                    if self.p.kernel.config().strace {
                         eprintln!("vmx: unimplemented x86-64 syscall {n} -> ENOSYS");
                     }
                 }
@@ -339,10 +384,11 @@ impl Runner {
         regs.gpr[RCX] = regs.rip;
         regs.gpr[R11] = regs.rflags;
         let mut restart = false;
-        if self.post_forwarded() || self.kernel.has_deliverable_signal() {
+        if self.post_forwarded() || self.p.kernel.has_deliverable_signal() {
             if ret == EINTR
                 && generic.is_some_and(restartable)
                 && self
+                    .p
                     .kernel
                     .next_deliverable_flags()
                     .is_some_and(|f| f & SA_RESTART != 0)
@@ -365,9 +411,122 @@ impl Runner {
         }
     }
 
+    /// `clone` of a thread: a new vCPU on a new host thread, returning 0 there; the new
+    /// thread's tid here. x86-64 argument order: flags, stack, ptid, ctid, tls.
+    fn clone_thread(&mut self, regs: &UserRegs, a: [u64; 6]) -> u64 {
+        const CLONE_VM: u64 = 0x100;
+        const CLONE_FS: u64 = 0x200;
+        const CLONE_FILES: u64 = 0x400;
+        const CLONE_SIGHAND: u64 = 0x800;
+        const CLONE_SYSVSEM: u64 = 0x4_0000;
+        const CLONE_SETTLS: u64 = 0x8_0000;
+        const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+        const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+        const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+        let (flags, stack, ptid, ctid, tls) = (a[0], a[1], a[2], a[3], a[4]);
+        let needed = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+        let known = needed
+            | CLONE_FS
+            | CLONE_FILES
+            | CLONE_SYSVSEM
+            | CLONE_SETTLS
+            | CLONE_PARENT_SETTID
+            | CLONE_CHILD_CLEARTID
+            | CLONE_CHILD_SETTID;
+        if flags & needed != needed || flags & !known != 0 {
+            return EINVAL;
+        }
+        let mut child_regs = *regs;
+        if stack != 0 {
+            child_regs.gpr[RSP] = stack;
+        }
+        let tls = (flags & CLONE_SETTLS != 0).then_some(tls);
+        if tls.is_some_and(|t| t >= USER_TOP) {
+            return EPERM;
+        }
+        let vm = match self.vm.new_thread(&child_regs, tls) {
+            Ok(vm) => vm,
+            Err(e) => {
+                tracing::warn!("cannot create a vCPU for a guest thread: {e}");
+                return EAGAIN;
+            }
+        };
+        let p = self.p.clone();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<bool>();
+        let clear = if flags & CLONE_CHILD_CLEARTID != 0 {
+            ctid
+        } else {
+            0
+        };
+        p.threads.fetch_add(1, Ordering::AcqRel);
+        p.kernel.set_thread_count(p.threads.load(Ordering::Acquire));
+        let spawned = std::thread::Builder::new()
+            .name("guest".into())
+            .spawn(move || {
+                let _ = tid_tx.send(p.kernel.guest_tid());
+                // The parent writes the tids first, as Linux does before the child runs.
+                if go_rx.recv() != Ok(true) {
+                    return;
+                }
+                let mut r = Runner {
+                    vm,
+                    p,
+                    last_fault: None,
+                    clear_child_tid: clear,
+                    exited: false,
+                };
+                r.run();
+            });
+        let Ok(_handle) = spawned else {
+            self.p.threads.fetch_sub(1, Ordering::AcqRel);
+            self.p
+                .kernel
+                .set_thread_count(self.p.threads.load(Ordering::Acquire));
+            return EAGAIN;
+        };
+        let Ok(tid) = tid_rx.recv() else {
+            return EAGAIN;
+        };
+        let mut ok = true;
+        if flags & CLONE_PARENT_SETTID != 0 {
+            ok &= self.p.mem.write_u32(ptid, tid as u32).is_ok();
+        }
+        if flags & CLONE_CHILD_SETTID != 0 {
+            ok &= self.p.mem.write_u32(ctid, tid as u32).is_ok();
+        }
+        if !ok {
+            let _ = go_tx.send(false);
+            self.p.threads.fetch_sub(1, Ordering::AcqRel);
+            return EFAULT;
+        }
+        let _ = go_tx.send(true);
+        tid as u64
+    }
+
+    /// `exit` of one thread while others run on: `CLONE_CHILD_CLEARTID` (zero the tid
+    /// and wake a `pthread_join`er), then the host thread ends.
+    fn exit_thread(&mut self, _code: u64) {
+        let clear = if self.clear_child_tid != 0 {
+            self.clear_child_tid
+        } else {
+            self.p.kernel.clear_child_tid()
+        };
+        if clear != 0 && self.p.mem.write_u32(clear, 0).is_ok() {
+            const FUTEX_WAKE: u64 = 1;
+            let _ = self
+                .p
+                .kernel
+                .handle_args(nr::FUTEX, [clear, FUTEX_WAKE, 1, 0, 0, 0], 0);
+        }
+        let left = self.p.threads.fetch_sub(1, Ordering::AcqRel) - 1;
+        self.p.kernel.set_thread_count(left);
+        self.exited = true;
+    }
+
     /// Runs generic syscall `g`; keeps the guest page tables in step with the mappings.
     fn generic(&mut self, g: u64, a: [u64; 6], sp: u64) -> u64 {
-        let old_brk = (g == nr::BRK).then(|| self.kernel.brk());
+        let old_brk = (g == nr::BRK).then(|| self.p.kernel.brk());
         // A fork's child needs a VM of its own, made from the parent's vCPU state.
         let snapshot = match g {
             nr::CLONE => match self.vm.snapshot() {
@@ -378,10 +537,10 @@ impl Runner {
         };
         let pid = snapshot.as_ref().map(|_| std::process::id());
         unblock_forwardable_signals();
-        let (ret, out, _child_sp) = self.kernel.handle_args(g, a, sp);
+        let (ret, out, _child_sp) = self.p.kernel.handle_args(g, a, sp);
         block_forwardable_signals();
         if let Some(snap) = snapshot.filter(|_| Some(std::process::id()) != pid) {
-            if let Err(e) = self.vm.reborn(&self.mem, &snap) {
+            if let Err(e) = self.vm.reborn(&self.p.mem, &snap) {
                 self.internal_error(&format!("in the forked child: {e}"));
             }
         }
@@ -395,7 +554,7 @@ impl Runner {
         }
         let ok = (ret as i64) >= 0 || (ret as i64) < -4095;
         if ok && matches!(g, nr::MMAP | nr::MREMAP | nr::BRK) {
-            self.mem.hint_huge_pages();
+            self.p.mem.hint_huge_pages();
         }
         match g {
             nr::MMAP if ok => self.vm.zap(ret, ret.saturating_add(a[1])),
@@ -407,7 +566,7 @@ impl Runner {
                 }
             }
             nr::BRK => {
-                let (old, new) = (old_brk.unwrap_or(0), self.kernel.brk());
+                let (old, new) = (old_brk.unwrap_or(0), self.p.kernel.brk());
                 if old != new {
                     self.vm.zap(old.min(new), old.max(new).saturating_add(4095));
                 }
@@ -432,7 +591,7 @@ impl Runner {
             ARCH_GET_FS | ARCH_GET_GS => match self.vm.fs_gs_base() {
                 Ok((fs, gs)) => {
                     let v = if code == ARCH_GET_FS { fs } else { gs };
-                    return match self.mem.write_u64(addr, v) {
+                    return match self.p.mem.write_u64(addr, v) {
                         Ok(()) => 0,
                         Err(_) => EFAULT,
                     };
@@ -451,7 +610,7 @@ impl Runner {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        if out != 0 && self.mem.write_u64(out, now).is_err() {
+        if out != 0 && self.p.mem.write_u64(out, now).is_err() {
             return EFAULT;
         }
         now
@@ -507,7 +666,7 @@ impl Runner {
             trapno: 14,
             error: error | 4,
         };
-        let Some(prot) = self.mem.prot_at(addr) else {
+        let Some(prot) = self.p.mem.prot_at(addr) else {
             return Some(segv(SEGV_MAPERR));
         };
         let allowed = if error & 16 != 0 {
@@ -525,8 +684,8 @@ impl Runner {
             // Filled in and faulting again: the host cannot provide the access.
             return Some(segv(SEGV_ACCERR));
         }
-        self.page_faults += 1;
-        if !self.vm.populate(&self.mem, addr) {
+        self.p.page_faults.fetch_add(1, Ordering::Relaxed);
+        if !self.vm.populate(&self.p.mem, addr) {
             self.internal_error("out of guest page-table memory");
         }
         self.last_fault = Some((regs.rip, addr));
@@ -545,8 +704,8 @@ impl Runner {
             f.sig
         );
         self.last_fault = None;
-        let act = self.kernel.sigaction(f.sig).unwrap_or_default();
-        let blocked = self.kernel.signal_mask() & (1 << (f.sig - 1)) != 0;
+        let act = self.p.kernel.sigaction(f.sig).unwrap_or_default();
+        let blocked = self.p.kernel.signal_mask() & (1 << (f.sig - 1)) != 0;
         if act.handler == SIG_DFL || act.handler == SIG_IGN || blocked {
             self.die(f.sig);
         }
@@ -568,19 +727,19 @@ impl Runner {
     fn post_forwarded(&mut self) -> bool {
         for (sig, code, pid) in take_forwarded() {
             tracing::trace!("host signal {sig} for the guest");
-            if let SysOutcome::Killed(k) = self.kernel.post_signal_from(sig, code, pid) {
+            if let SysOutcome::Killed(k) = self.p.kernel.post_signal_from(sig, code, pid) {
                 self.die(k);
             }
         }
-        self.kernel.has_deliverable_signal()
+        self.p.kernel.has_deliverable_signal()
     }
 
     /// Runs the handlers of pending, unblocked signals by building their frames on top
     /// of `regs`; true if the vCPU now resumes in a handler.
     fn deliver_pending(&mut self, mut regs: UserRegs) -> bool {
         let mut entered = false;
-        while let Some((sig, code, pid)) = self.kernel.take_pending_signal() {
-            let handler = self.kernel.sigaction(sig).map_or(0, |a| a.handler);
+        while let Some((sig, code, pid)) = self.p.kernel.take_pending_signal() {
+            let handler = self.p.kernel.sigaction(sig).map_or(0, |a| a.handler);
             if handler == SIG_DFL || handler == SIG_IGN {
                 continue;
             }
@@ -618,14 +777,14 @@ impl Runner {
         (trapno, error, cr2): (u64, u64, u64),
     ) -> Option<UserRegs> {
         let sig = info.signo;
-        let act = self.kernel.sigaction(sig).unwrap_or_default();
+        let act = self.p.kernel.sigaction(sig).unwrap_or_default();
         // x86-64 handlers return through sa_restorer (glibc always sets it). A handler
         // outside the canonical user half could not be entered (`iretq` would fault in
         // the stub): the guest dies of SIGSEGV, as it would on Linux at that address.
         if act.flags & SA_RESTORER == 0 || act.restorer == 0 || act.handler >= USER_TOP {
             return None;
         }
-        let alt = self.kernel.altstack();
+        let alt = self.p.kernel.altstack();
         let rsp = regs.gpr[RSP];
         let usable = act.flags & SA_ONSTACK != 0 && alt.flags & SS_DISABLE == 0 && alt.size != 0;
         let on_alt = alt.size != 0 && rsp > alt.sp && rsp - alt.sp <= alt.size;
@@ -656,7 +815,7 @@ impl Runner {
         put(&mut f, mc + 150, &vm::USER_DS.to_le_bytes());
         put(&mut f, mc + 152, &error.to_le_bytes());
         put(&mut f, mc + 160, &trapno.to_le_bytes());
-        let old_mask = self.kernel.signal_mask();
+        let old_mask = self.p.kernel.signal_mask();
         put(&mut f, mc + 168, &old_mask.to_le_bytes());
         put(&mut f, mc + 176, &cr2.to_le_bytes());
         put(&mut f, mc + 184, &fpstate.to_le_bytes());
@@ -675,16 +834,16 @@ impl Runner {
             Ok(x) => x,
             Err(e) => self.internal_error(&e.to_string()),
         };
-        self.mem.write(fpstate, &xsave).ok()?;
-        self.mem.write(frame, &f).ok()?;
+        self.p.mem.write(fpstate, &xsave).ok()?;
+        self.p.mem.write(frame, &f).ok()?;
 
         let mut mask = old_mask | act.mask;
         if act.flags & SA_NODEFER == 0 {
             mask |= 1 << (sig - 1);
         }
-        self.kernel.set_signal_mask(mask);
+        self.p.kernel.set_signal_mask(mask);
         if act.flags & SA_RESETHAND != 0 {
-            self.kernel.set_sigaction(sig, Default::default());
+            self.p.kernel.set_sigaction(sig, Default::default());
         }
         let mut r = *regs;
         r.gpr[RDI] = sig as u64;
@@ -703,7 +862,7 @@ impl Runner {
     fn sigreturn(&mut self, rsp: u64) -> Option<UserRegs> {
         let frame = rsp.checked_sub(8)?;
         let mut f = vec![0u8; FRAME_SIZE as usize];
-        self.mem.read(frame, &mut f).ok()?;
+        self.p.mem.read(frame, &mut f).ok()?;
         let get = |off: u64| {
             let o = off as usize;
             u64::from_le_bytes(f[o..o + 8].try_into().unwrap_or_default())
@@ -722,10 +881,10 @@ impl Runner {
         let fpstate = get(mc + 184);
         if fpstate != 0 {
             let mut x = vec![0u8; XSAVE_SIZE as usize];
-            self.mem.read(fpstate, &mut x).ok()?;
+            self.p.mem.read(fpstate, &mut x).ok()?;
             self.vm.set_xsave(&x).ok()?;
         }
-        self.kernel.set_signal_mask(get(8 + UC_SIGMASK));
+        self.p.kernel.set_signal_mask(get(8 + UC_SIGMASK));
         Some(r)
     }
 }

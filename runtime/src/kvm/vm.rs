@@ -447,7 +447,10 @@ impl Vm {
             area.set_u64(kpd + i * 8, (KPHYS + (i << 21)) | PTE_P | PTE_W | PTE_PS);
         }
         let up = PTE_P | PTE_W | PTE_U;
-        area.set_u64(PML4 + ((SYSCALL_PAGE >> 39) & 511) * 8, (KPHYS + updpt) | up);
+        area.set_u64(
+            PML4 + ((SYSCALL_PAGE >> 39) & 511) * 8,
+            (KPHYS + updpt) | up,
+        );
         area.set_u64(updpt + ((SYSCALL_PAGE >> 30) & 511) * 8, (KPHYS + upd) | up);
         area.set_u64(upd + ((SYSCALL_PAGE >> 21) & 511) * 8, (KPHYS + upt) | up);
         area.set_u64(

@@ -36,6 +36,9 @@ pub enum X86Call {
     Dup2,
     /// Not a call vmx implements (reported once, `-ENOSYS`).
     Unknown,
+    /// `-ENOSYS` without a report: calls the C library tries first and falls back from
+    /// (`clone3` → `clone`).
+    Quiet,
 }
 
 /// Maps x86-64 system call `n` with arguments `a` onto the generic table.
@@ -260,6 +263,7 @@ pub fn to_generic(n: u64, a: [u64; 6]) -> X86Call {
         libc::SYS_inotify_init => g(nr::INOTIFY_INIT1, [0, z, z, z, z, z]),
         libc::SYS_signalfd4 | libc::SYS_signalfd => Unknown,
         libc::SYS_utimes | libc::SYS_futimesat | libc::SYS_utime => Unknown,
+        libc::SYS_clone3 => Quiet,
         libc::SYS_arch_prctl => ArchPrctl,
         libc::SYS_rt_sigreturn => SigReturn,
         libc::SYS_alarm => Alarm,
