@@ -154,37 +154,11 @@ pub fn run(
     die_with_signal(libc::SIGABRT)
 }
 
-/// Runs the program as a host process (`fexecve` of a memfd with its bytes); returns
-/// only on failure.
+/// Runs the program as a host process; returns only on failure.
 fn exec_natively(bytes: &[u8], cfg: &RunConfig) -> RunError {
-    use std::ffi::CString;
-    use std::io::Write as _;
-    use std::os::fd::{AsRawFd, FromRawFd};
-    let cstrs = |v: &[Vec<u8>]| -> Option<Vec<CString>> {
-        v.iter().map(|s| CString::new(s.clone()).ok()).collect()
-    };
-    let (Some(argv), Some(envp)) = (cstrs(&cfg.argv), cstrs(&cfg.envp)) else {
-        return RunError::Load("argument or environment string contains NUL".into());
-    };
-    // SAFETY: memfd_create with a valid C string name; the result is checked.
-    let fd = unsafe { libc::memfd_create(c"vmx-native".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return RunError::Load(format!("memfd_create: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: `fd` is a fresh descriptor we own.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-    if let Err(e) = file.write_all(bytes) {
-        return RunError::Load(format!("cannot stage the program: {e}"));
-    }
-    let mut argp: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
-    argp.push(std::ptr::null());
-    let mut envpp: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
-    envpp.push(std::ptr::null());
-    // SAFETY: NULL-terminated arrays of live C strings; fexecve returns only on error.
-    unsafe { libc::fexecve(file.as_raw_fd(), argp.as_ptr(), envpp.as_ptr()) };
     RunError::Load(format!(
         "cannot run the program natively: {}",
-        std::io::Error::last_os_error()
+        crate::sys::exec_bytes(bytes, &cfg.argv, &cfg.envp)
     ))
 }
 
