@@ -346,6 +346,94 @@ fn threads() {
     }
 }
 
+/// The x86-64 layouts the shared syscall layer must use for these guests (packed
+/// `epoll_event`, `struct stat`, `sigaction` with `sa_restorer`), `uname`, `arch_prctl`
+/// and `time`: the same answers as natively.
+#[test]
+fn x86_64_abi() {
+    let test = "samples_kvm::x86_64_abi";
+    let Some((_tmp, exe)) = build_c(test, "abi", ABI) else {
+        return;
+    };
+    let native = run(&mut Command::new(&exe), None).expect("running natively");
+    assert_eq!(native.status, 0);
+    let text = String::from_utf8_lossy(&native.stdout);
+    assert!(
+        text.contains("data 0x1122334455667788") && text.contains("machine x86_64"),
+        "unexpected native output:\n{text}"
+    );
+    let out = run_vmx(&[OsStr::new("exec"), exe.as_os_str()], &[]);
+    if fell_back(test, &out) {
+        return;
+    }
+    if let Some(r) = compare("native", &native, "vmx", &out) {
+        panic!("the ABI probe differs under KVM:\n{r}");
+    }
+}
+
+const ABI: &str = r#"#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+static void on_usr1(int sig) { (void)sig; }
+
+int main(void)
+{
+    /* epoll_event is packed on x86-64: the 64-bit data right after the events word. */
+    int p[2];
+    if (pipe(p) != 0)
+        return 1;
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0x1122334455667788ull};
+    printf("epoll_ctl %d\n", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+    if (write(p[1], "x", 1) != 1)
+        return 1;
+    struct epoll_event out[2];
+    memset(out, 0, sizeof out);
+    int n = epoll_wait(ep, out, 2, 1000);
+    printf("epoll_wait %d events %#x data %#llx\n", n, out[0].events,
+           (unsigned long long)out[0].data.u64);
+    /* struct stat: the x86-64 layout. */
+    struct stat st;
+    int r = stat("/", &st);
+    printf("stat / %d: directory %d, inode set %d, links >= 2 %d, blksize set %d\n", r,
+           S_ISDIR(st.st_mode), st.st_ino != 0, st.st_nlink >= 2, st.st_blksize > 0);
+    struct stat st2;
+    int fd = open("/", 0);
+    printf("fstat agrees %d\n", fstat(fd, &st2) == 0 && st2.st_ino == st.st_ino &&
+           st2.st_dev == st.st_dev && st2.st_mtim.tv_sec == st.st_mtim.tv_sec);
+    /* sigaction round trip keeps sa_restorer and the mask. */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR1, NULL, &old);
+    printf("sigaction handler ok %d mask has USR2 %d restorer set %d\n",
+           old.sa_handler == on_usr1, sigismember(&old.sa_mask, SIGUSR2),
+           old.sa_restorer != NULL);
+    struct utsname u;
+    uname(&u);
+    printf("machine %s\n", u.machine);
+    unsigned long fs = 0;
+    syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
+    printf("fs base is the thread pointer %d\n", fs == (unsigned long)__builtin_thread_pointer());
+    printf("time agrees %d\n", labs(time(NULL) - (long)syscall(SYS_time, NULL)) <= 1);
+    return 0;
+}
+"#;
+
 const THREADS: &str = r#"#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
