@@ -371,6 +371,56 @@ fn x86_64_abi() {
     }
 }
 
+/// `poll` (a timeout in milliseconds) and `select` (a `timeval`, updated with the time
+/// left), which x86-64 has and the generic table does not: the same answers as natively.
+#[test]
+fn poll_and_select() {
+    let test = "samples_kvm::poll_and_select";
+    let Some((_tmp, exe)) = build_c(test, "poll", POLL) else {
+        return;
+    };
+    let native = run(&mut Command::new(&exe), None).expect("running natively");
+    assert_eq!(native.status, 0);
+    let out = run_vmx(&[OsStr::new("exec"), exe.as_os_str()], &[]);
+    if fell_back(test, &out) {
+        return;
+    }
+    if let Some(r) = compare("native", &native, "vmx", &out) {
+        panic!("poll/select differ under KVM:\n{r}");
+    }
+}
+
+const POLL: &str = r#"#include <poll.h>
+#include <stdio.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+int main(void){
+  int p[2]; if (pipe(p)) return 1;
+  struct pollfd f = {p[0], POLLIN, 0};
+  struct timespec a,b; clock_gettime(CLOCK_MONOTONIC,&a);
+  int r = poll(&f, 1, 150);
+  clock_gettime(CLOCK_MONOTONIC,&b);
+  long ms = (b.tv_sec-a.tv_sec)*1000 + (b.tv_nsec-a.tv_nsec)/1000000;
+  printf("poll timeout %d, waited >= 140ms %d\n", r, ms >= 140);
+  if (write(p[1], "x", 1) != 1) return 1;
+  r = poll(&f, 1, -1);
+  printf("poll ready %d revents %#x\n", r, f.revents);
+  fd_set rd; FD_ZERO(&rd); FD_SET(p[0], &rd);
+  struct timeval tv = {1, 500000};
+  r = select(p[0]+1, &rd, NULL, NULL, &tv);
+  printf("select %d isset %d time left <= 1.5 s %d\n", r, FD_ISSET(p[0], &rd), tv.tv_sec*1000000+tv.tv_usec <= 1500000);
+  char c; if (read(p[0], &c, 1) != 1) return 1;
+  FD_ZERO(&rd); FD_SET(p[0], &rd); tv.tv_sec = 0; tv.tv_usec = 100000;
+  clock_gettime(CLOCK_MONOTONIC,&a);
+  r = select(p[0]+1, &rd, NULL, NULL, &tv);
+  clock_gettime(CLOCK_MONOTONIC,&b);
+  ms = (b.tv_sec-a.tv_sec)*1000 + (b.tv_nsec-a.tv_nsec)/1000000;
+  printf("select timeout %d waited >= 90ms %d left %ld\n", r, ms >= 90, (long)tv.tv_usec);
+  return 0;
+}
+"#;
+
 const ABI: &str = r#"#define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <signal.h>

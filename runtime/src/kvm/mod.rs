@@ -330,6 +330,8 @@ impl Runner {
                 (r, Some(nr::PPOLL))
             }
             X86Call::Time => (self.time(args[0]), None),
+            X86Call::Poll => (self.poll(&regs, args), Some(nr::PPOLL)),
+            X86Call::Select => (self.select(&regs, args), Some(nr::PSELECT6)),
             X86Call::Dup2 => {
                 if args[0] == args[1] {
                     // dup2(fd, fd) is fd if fd is open (EBADF otherwise).
@@ -578,6 +580,64 @@ impl Runner {
             Ok(()) => 0,
             Err(e) => self.internal_error(&e.to_string()),
         }
+    }
+
+    /// Guest memory for a timespec the runtime passes to a generic call on the guest's
+    /// behalf: below the stack's red zone, where a signal frame could go anyway.
+    fn scratch(regs: &UserRegs) -> u64 {
+        (regs.gpr[RSP].wrapping_sub(128 + 64)) & !15
+    }
+
+    /// `poll(fds, n, timeout_ms)` = `ppoll` with the timeout as a timespec (none if
+    /// negative).
+    fn poll(&mut self, regs: &UserRegs, a: [u64; 6]) -> u64 {
+        let ms = a[2] as i32;
+        let ts = if ms < 0 {
+            0
+        } else {
+            let at = Self::scratch(regs);
+            let (sec, nsec) = (
+                u64::from(ms as u32) / 1000,
+                u64::from(ms as u32) % 1000 * 1_000_000,
+            );
+            if self.p.mem.write_u64(at, sec).is_err() || self.p.mem.write_u64(at + 8, nsec).is_err()
+            {
+                return EFAULT;
+            }
+            at
+        };
+        self.generic(nr::PPOLL, [a[0], a[1], ts, 0, 8, 0], regs.gpr[RSP])
+    }
+
+    /// `select(n, r, w, e, timeval)` = `pselect6` with the timeout as a timespec; the
+    /// time left is written back to the timeval, as Linux does.
+    fn select(&mut self, regs: &UserRegs, a: [u64; 6]) -> u64 {
+        let tv = a[4];
+        let ts = if tv == 0 {
+            0
+        } else {
+            let (Ok(sec), Ok(usec)) = (self.p.mem.read_u64(tv), self.p.mem.read_u64(tv + 8)) else {
+                return EFAULT;
+            };
+            if (sec as i64) < 0 || usec >= 1_000_000 {
+                return EINVAL;
+            }
+            let at = Self::scratch(regs);
+            if self.p.mem.write_u64(at, sec).is_err()
+                || self.p.mem.write_u64(at + 8, usec * 1000).is_err()
+            {
+                return EFAULT;
+            }
+            at
+        };
+        let r = self.generic(nr::PSELECT6, [a[0], a[1], a[2], a[3], ts, 0], regs.gpr[RSP]);
+        if ts != 0 {
+            if let (Ok(sec), Ok(nsec)) = (self.p.mem.read_u64(ts), self.p.mem.read_u64(ts + 8)) {
+                let _ = self.p.mem.write_u64(tv, sec);
+                let _ = self.p.mem.write_u64(tv + 8, nsec / 1000);
+            }
+        }
+        r
     }
 
     fn time(&mut self, out: u64) -> u64 {

@@ -30,10 +30,13 @@ pub enum X86Call {
     SigReturn,
     /// `alarm(seconds)`: no generic counterpart; `setitimer` with the old value.
     Alarm,
-    /// `pause()`, `time(t)`, `dup2(a, b)`: small emulations the caller runs.
+    /// `pause()`, `time(t)`, `dup2(a, b)`, `poll` (a timeout in ms) and `select` (a
+    /// `timeval`, updated): small emulations the caller runs.
     Pause,
     Time,
     Dup2,
+    Poll,
+    Select,
     /// Not a call vmx implements (reported once, `-ENOSYS`).
     Unknown,
     /// `-ENOSYS` without a report: calls the C library tries first and falls back from
@@ -236,7 +239,6 @@ pub fn to_generic(n: u64, a: [u64; 6]) -> X86Call {
         ),
         libc::SYS_access => g(nr::FACCESSAT, [AT_FDCWD, a[0], a[1], z, z, z]),
         libc::SYS_pipe => g(nr::PIPE2, [a[0], 0, z, z, z, z]),
-        libc::SYS_select => g(nr::PSELECT6, [a[0], a[1], a[2], a[3], a[4], 0]),
         libc::SYS_readlink => g(nr::READLINKAT, [AT_FDCWD, a[0], a[1], a[2], z, z]),
         libc::SYS_unlink => g(nr::UNLINKAT, [AT_FDCWD, a[0], 0, z, z, z]),
         libc::SYS_rmdir => g(nr::UNLINKAT, [AT_FDCWD, a[0], AT_REMOVEDIR, z, z, z]),
@@ -271,6 +273,8 @@ pub fn to_generic(n: u64, a: [u64; 6]) -> X86Call {
         libc::SYS_pause => Pause,
         libc::SYS_time => Time,
         libc::SYS_dup2 => Dup2,
+        libc::SYS_poll => Poll,
+        libc::SYS_select => Select,
         _ => Unknown,
     }
 }
