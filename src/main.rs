@@ -332,6 +332,8 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
             profile_out.get_or_insert(profile);
             engine::load_aot(&aot)
         }
+        // x86-64 programs need no translation: they run natively under KVM.
+        (_, false, _) if is_x86_64_elf(&bytes) => engine::load_elf(bytes),
         (EngineArg::Aot | EngineArg::Check, false, None) => {
             if bytes.starts_with(b"\x7fELF") {
                 return Err(anyhow!(
@@ -376,6 +378,11 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())
+}
+
+/// An ELF for x86-64 (`e_machine` 62)?
+fn is_x86_64_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF") && bytes.get(18..20) == Some(&62u16.to_le_bytes()[..])
 }
 
 /// An ELF for AArch64 (`e_machine` 183)?

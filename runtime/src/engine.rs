@@ -41,7 +41,7 @@ const SA_RESTART: u64 = 0x1000_0000;
 
 /// System calls Linux restarts after a handler with `SA_RESTART` (the others — sleeps,
 /// waits for signals, poll/select — return EINTR regardless).
-fn restartable(nr: u64) -> bool {
+pub(crate) fn restartable(nr: u64) -> bool {
     use nr::*;
     matches!(
         nr,
@@ -156,6 +156,18 @@ struct Translation {
 /// Load an `.aot` file: validate it and link its code.
 pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
     let aot = AotFile::from_bytes(bytes)?;
+    if aot.header.guest_isa == Isa::X86_64.name() {
+        // A "native" .aot: the x86-64 program itself, run under KVM.
+        let image = GuestImage::parse(&aot.payload.guest_image)?;
+        if image.isa != Isa::X86_64 || !aot.payload.objects.is_empty() {
+            return Err(RunError::UnsupportedIsa(aot.header.guest_isa));
+        }
+        return Ok(Loaded {
+            image_bytes: aot.payload.guest_image,
+            image,
+            code: None,
+        });
+    }
     if aot.header.guest_isa != Isa::Riscv64.name() {
         return Err(RunError::UnsupportedIsa(aot.header.guest_isa));
     }
@@ -221,7 +233,7 @@ pub fn load_aot(bytes: &[u8]) -> Result<Loaded, RunError> {
 /// Load a guest ELF for the interpreter.
 pub fn load_elf(bytes: Vec<u8>) -> Result<Loaded, RunError> {
     let image = GuestImage::parse(&bytes)?;
-    if !matches!(image.isa, Isa::Riscv64 | Isa::Aarch64) {
+    if !matches!(image.isa, Isa::Riscv64 | Isa::Aarch64 | Isa::X86_64) {
         return Err(RunError::UnsupportedIsa(image.isa.name().into()));
     }
     Ok(Loaded {
@@ -1245,6 +1257,14 @@ pub(crate) fn gdb_listener(cfg: &RunConfig) -> Result<Option<std::net::TcpListen
 pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, RunError> {
     if loaded.image.isa == Isa::Aarch64 {
         return crate::a64::run(&loaded.image, &loaded.image_bytes, cfg);
+    }
+    if loaded.image.isa == Isa::X86_64 {
+        if cfg.gdb.is_some() {
+            return Err(RunError::Gdb(
+                "the gdb stub does not serve x86-64 guests under KVM yet".into(),
+            ));
+        }
+        return crate::kvm::run(&loaded.image, &loaded.image_bytes, cfg);
     }
     let listener = gdb_listener(&cfg)?;
     let mem = Arc::new(GuestMemory::new().map_err(|e| RunError::Memory(e.to_string()))?);

@@ -4,6 +4,7 @@
 //!   and the interpreter;
 //! - [`gdb`]: the GDB remote-protocol server (`vmx exec -g PORT`);
 //! - [`interp`]: the interpreter (the shared semantics on concrete values);
+//! - [`kvm`]: native x86-64 guests in a KVM virtual machine;
 //! - [`link`]: the in-process linker for the translated host objects;
 //! - [`memory`]: the guest address space (one reserved host region);
 //! - [`process`]: the initial process image (segments, stack, auxv);
@@ -16,6 +17,7 @@ pub mod concrete;
 pub mod engine;
 pub mod gdb;
 pub mod interp;
+pub mod kvm;
 pub mod link;
 pub mod memory;
 pub mod process;

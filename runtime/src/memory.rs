@@ -923,6 +923,27 @@ impl GuestMemory {
         self.lock().iter().map(|(&s, r)| r.end - s).sum()
     }
 
+    /// Asks the host to back the guest's anonymous memory with transparent huge pages
+    /// where it can (`MADV_HUGEPAGE` over the whole reservation; KVM guests then get
+    /// 2 MiB nested-paging entries). Mappings made later need the hint again.
+    pub fn hint_huge_pages(&self) {
+        let _ = self.host_madvise(0, GUEST_SPACE, libc::MADV_HUGEPAGE);
+    }
+
+    /// The regions that overlap `[start, end)`, in address order.
+    pub fn regions_in(&self, start: u64, end: u64) -> Vec<(u64, Region)> {
+        let t = self.lock();
+        let first = t
+            .range(..=start)
+            .next_back()
+            .filter(|(_, r)| r.end > start)
+            .map(|(&s, &r)| (s, r));
+        first
+            .into_iter()
+            .chain(t.range(start.saturating_add(1)..end).map(|(&s, &r)| (s, r)))
+            .collect()
+    }
+
     /// The guest protection at `addr`, or `None` if unmapped.
     pub fn prot_at(&self, addr: u64) -> Option<Prot> {
         let t = self.lock();

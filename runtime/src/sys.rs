@@ -252,3 +252,66 @@ pub fn block_forwardable_signals() {
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
+
+/// The forwardable signals as a mask (bit `n-1` = signal `n`).
+pub fn forwardable_mask() -> u64 {
+    (1..=64)
+        .filter(|s| !NOT_FORWARDED.contains(s))
+        .fold(0, |m, s| m | 1 << (s - 1))
+}
+
+/// Unblocks every forwardable signal in the calling thread (undoes
+/// [`block_forwardable_signals`]); pending ones run their host handler now.
+pub fn unblock_forwardable_signals() {
+    // SAFETY: sigset operations on a local set; pthread_sigmask on the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in 1..=64 {
+            if !NOT_FORWARDED.contains(&sig) {
+                libc::sigaddset(&mut set, sig);
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// `alarm(2)` on the host (x86-64 guests have the call; the generic table does not).
+pub fn alarm(seconds: u32) -> u32 {
+    // SAFETY: alarm has no memory arguments and cannot fail.
+    unsafe { libc::alarm(seconds) }
+}
+
+/// Replaces the process with the program whose ELF bytes are `bytes` (`fexecve` of a
+/// memfd holding them), with `argv` and `envp`. Returns only on failure, with why.
+pub fn exec_bytes(bytes: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> String {
+    use std::ffi::CString;
+    use std::io::Write as _;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let cstrs = |v: &[Vec<u8>]| -> Option<Vec<CString>> {
+        v.iter().map(|s| CString::new(s.clone()).ok()).collect()
+    };
+    let (Some(argv), Some(envp)) = (cstrs(argv), cstrs(envp)) else {
+        return "an argument or environment string contains NUL".into();
+    };
+    // SAFETY: memfd_create with a valid C string name; the result is checked.
+    let fd = unsafe { libc::memfd_create(c"vmx-native".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return format!("memfd_create: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor nothing else owns.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    if let Err(e) = file.write_all(bytes) {
+        return format!("cannot stage the program: {e}");
+    }
+    let ptrs = |v: &[CString]| -> Vec<*const libc::c_char> {
+        v.iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    let (argp, envpp) = (ptrs(&argv), ptrs(&envp));
+    // SAFETY: NULL-terminated arrays of live C strings; fexecve returns only on error.
+    unsafe { libc::fexecve(file.as_raw_fd(), argp.as_ptr(), envpp.as_ptr()) };
+    std::io::Error::last_os_error().to_string()
+}

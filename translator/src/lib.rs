@@ -308,11 +308,35 @@ fn coverage(image: &GuestImage, program: &Program, stats: &mut TranslateStats) {
     }
 }
 
+/// The `.aot` of an x86-64 program: nothing to translate, the runtime runs it natively
+/// under KVM. It records guest ISA "x86_64" and carries the program and no objects.
+fn native_aot(elf: &[u8], opts: &Options) -> AotFile {
+    let (cpu, features) = host_cpu(&opts.cpu);
+    AotFile {
+        header: AotHeader {
+            guest_isa: Isa::X86_64.name().to_string(),
+            host_triple: "x86_64-unknown-linux-gnu".into(),
+            host_cpu: cpu,
+            host_features: features,
+            translator_version: VERSION.to_string(),
+            guest_hash: *blake3::hash(elf).as_bytes(),
+            options_hash: *blake3::hash(opts.canonical().as_bytes()).as_bytes(),
+            payload_len: 0,
+            payload_hash: [0; 32],
+        },
+        payload: AotPayload {
+            guest_image: elf.to_vec(),
+            ..AotPayload::default()
+        },
+    }
+}
+
 /// Translate a guest executable into an `.aot` file.
 pub fn translate(elf: &[u8], opts: &Options) -> Result<(AotFile, TranslateStats), TranslateError> {
     let image = GuestImage::parse(elf)?;
     match image.isa {
         Isa::Riscv64 => {}
+        Isa::X86_64 => return Ok((native_aot(elf, opts), TranslateStats::default())),
         other => return Err(TranslateError::UnsupportedIsa(other.name())),
     }
     let mut stats = TranslateStats::default();

@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: the cpu_bound sample natively, under `vmx exec` and under
 //! qemu-riscv64, interleaved in one run; medians and the ratios vmx/native and vmx/qemu,
 //! plus the interpreter's speed, and the start-up overhead of `vmx run` on a cached guest
-//! over `vmx exec` on the same `.aot`. Results also go to `<target>/bench/latest.json`.
+//! over `vmx exec` on the same `.aot`; and native x86-64 programs under KVM against the
+//! same programs run natively (compute-bound speed, system-call round trip). Results also
+//! go to `<target>/bench/latest.json`.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -40,6 +42,15 @@ pub struct BenchArgs {
     /// Only measure the start-up overhead.
     #[arg(long)]
     startup_only: bool,
+    /// Runs of each of native / KVM for the x86-64 comparison (0 skips it).
+    #[arg(long, default_value_t = 5)]
+    kvm_runs: usize,
+    /// System calls per run of the round-trip measurement.
+    #[arg(long, default_value_t = 20_000)]
+    syscalls: u32,
+    /// Only measure x86-64 under KVM against native.
+    #[arg(long)]
+    kvm_only: bool,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(600);
@@ -88,7 +99,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    if !util::have(QEMU_RISCV) && !args.startup_only {
+    if !util::have(QEMU_RISCV) && !args.startup_only && !args.kvm_only {
         bail!("{QEMU_RISCV} is missing: run `cargo xtask setup` first");
     }
     if !args.no_build {
@@ -101,6 +112,15 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "{} does not exist: run `cargo build --release`",
             vmx.display()
         );
+    }
+    if args.kvm_only {
+        let kvm = bench_kvm(args, &vmx)?;
+        let path = util::target_dir()?.join("bench").join("kvm.json");
+        std::fs::create_dir_all(path.parent().context("bench dir")?)?;
+        std::fs::write(&path, serde_json::to_string_pretty(&kvm)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("\nwrote {}", rel(&path));
+        return Ok(());
     }
     if args.startup_only {
         let startup = bench_startup(args, &vmx)?;
@@ -225,6 +245,12 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         None
     };
 
+    let kvm = if args.kvm_runs > 0 {
+        Some(bench_kvm(args, &vmx)?)
+    } else {
+        None
+    };
+
     let report = json!({
         "workload": "samples/cpu_bound",
         "iterations": args.iters,
@@ -243,6 +269,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         },
         "interp": interp,
         "startup": startup,
+        "kvm": kvm,
         "git_commit": git_commit(),
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
@@ -410,6 +437,116 @@ fn bench_startup(args: &BenchArgs, vmx: &Path) -> Result<serde_json::Value> {
         "run_cpu_mean_ms": run_cpu_ms,
         "exec_cpu_mean_ms": exec_cpu_ms,
         "overhead_cpu_ms": run_cpu_ms - exec_cpu_ms,
+    }))
+}
+
+/// A static x86-64 program making `n` trivial system calls (`getppid`, through
+/// `syscall(2)` so no C library caching gets in the way) and printing the time per call.
+const SYSCALL_LOOP_C: &str = r#"
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 100000;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < n; i++)
+        syscall(SYS_getppid);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+    printf("%.1f\n", ns / n);
+    return 0;
+}
+"#;
+
+/// x86-64 programs under KVM (`vmx exec` of the static ELF) against the same programs
+/// natively: the cpu_bound sample (ratio of medians; target: KVM at least 0.97x native
+/// speed), and the round trip of a trivial system call (target: at most 2 µs).
+fn bench_kvm(args: &BenchArgs, vmx: &Path) -> Result<serde_json::Value> {
+    let runs = args.kvm_runs.max(1);
+    let out_dir = util::target_dir()?.join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let cpu_bound = samples::build_dir(Arch::X86_64).join("cpu_bound");
+    let src = out_dir.join("syscall_loop.c");
+    let looper = out_dir.join("syscall_loop");
+    std::fs::write(&src, SYSCALL_LOOP_C)?;
+    run_shown(
+        Command::new(samples::NATIVE_CC)
+            .args(["-static", "-O2", "-o"])
+            .arg(&looper)
+            .arg(&src),
+    )?;
+    println!();
+    let probe = capture(
+        Command::new(vmx).arg("exec").arg(&looper).arg("1"),
+        None,
+        TIMEOUT,
+    )?;
+    let probe_err = String::from_utf8_lossy(&probe.stderr);
+    if let Some(line) = probe_err.lines().find(|l| l.contains("KVM is not usable")) {
+        println!("x86-64 under KVM: skipped ({line})");
+        return Ok(json!({ "skipped": line }));
+    }
+    println!(
+        "x86-64 under KVM: cpu_bound {} iterations and {} getppid calls, {runs} runs each of native / vmx exec, interleaved",
+        args.iters, args.syscalls
+    );
+    let iters = args.iters.to_string();
+    let calls = args.syscalls.to_string();
+    let (mut native_t, mut kvm_t) = (Vec::new(), Vec::new());
+    let (mut native_ns, mut kvm_ns) = (Vec::new(), Vec::new());
+    let per_call = |out: &Captured| -> Result<f64> {
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .context("syscall_loop printed no time")
+    };
+    for _ in 0..runs {
+        let n = timed("native cpu_bound", Command::new(&cpu_bound).arg(&iters))?;
+        let k = timed(
+            "vmx exec cpu_bound (KVM)",
+            Command::new(vmx).arg("exec").arg(&cpu_bound).arg(&iters),
+        )?;
+        if n.stdout != k.stdout {
+            bail!("cpu_bound printed something else under KVM than natively");
+        }
+        native_t.push(n.elapsed);
+        kvm_t.push(k.elapsed);
+        let n = timed("native syscall_loop", Command::new(&looper).arg(&calls))?;
+        let k = timed(
+            "vmx exec syscall_loop (KVM)",
+            Command::new(vmx).arg("exec").arg(&looper).arg(&calls),
+        )?;
+        native_ns.push(per_call(&n)?);
+        kvm_ns.push(per_call(&k)?);
+    }
+    let (native_s, kvm_s) = (median(&native_t), median(&kvm_t));
+    let med_f = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (n_ns, k_ns) = (med_f(&mut native_ns), med_f(&mut kvm_ns));
+    let speed = native_s / kvm_s;
+    println!(
+        "cpu_bound: native median {native_s:.3}s, KVM median {kvm_s:.3}s: KVM runs at {speed:.3}x native speed (target >= 0.97x)"
+    );
+    println!(
+        "getppid round trip: native {n_ns:.0} ns, KVM {k_ns:.0} ns ({:.2} us; target <= 2 us)",
+        k_ns / 1e3
+    );
+    Ok(json!({
+        "runs": runs,
+        "cpu_bound": {
+            "iterations": args.iters,
+            "median_s": { "native": native_s, "kvm": kvm_s },
+            "speed_vs_native": speed,
+        },
+        "syscall_round_trip_ns": { "native": n_ns, "kvm": k_ns, "calls": args.syscalls },
     }))
 }
 

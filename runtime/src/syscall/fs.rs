@@ -219,6 +219,23 @@ pub(super) fn close_range(k: &Kernel, a: &[u64; 6]) -> SysResult {
 }
 
 /// The riscv64 (generic) `struct stat`, 128 bytes.
+/// The guest's `struct stat` for host `st`: x86-64's is the host's own (144 bytes),
+/// the others the generic one.
+fn stat_bytes(k: &Kernel, st: &libc::stat) -> Result<Vec<u8>, Errno> {
+    if k.is_x86_64() {
+        // SAFETY: `libc::stat` is a plain C struct; viewing it as bytes reads only
+        // initialised memory (it was zeroed before the host filled it).
+        let b = unsafe {
+            std::slice::from_raw_parts(
+                (st as *const libc::stat).cast::<u8>(),
+                std::mem::size_of::<libc::stat>(),
+            )
+        };
+        return Ok(b.to_vec());
+    }
+    Ok(guest_stat(st)?.to_vec())
+}
+
 pub(super) fn guest_stat(st: &libc::stat) -> Result<[u8; 128], Errno> {
     let mut b = [0u8; 128];
     let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
@@ -256,7 +273,7 @@ pub(super) fn fstat(k: &Kernel, a: &[u64; 6]) -> SysResult {
             [a[0], &mut st as *mut libc::stat as u64, 0, 0, 0, 0],
         )
     }?;
-    k.mem.write(a[1], &guest_stat(&st)?)?;
+    k.mem.write(a[1], &stat_bytes(k, &st)?)?;
     Ok(0)
 }
 
@@ -277,7 +294,7 @@ pub(super) fn newfstatat(k: &Kernel, a: &[u64; 6]) -> SysResult {
             ],
         )
     }?;
-    k.mem.write(a[2], &guest_stat(&st)?)?;
+    k.mem.write(a[2], &stat_bytes(k, &st)?)?;
     Ok(0)
 }
 
@@ -604,6 +621,12 @@ struct HostEpollEvent {
 }
 
 pub(super) fn epoll_ctl(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    if k.is_x86_64() {
+        // The guest's 12-byte packed event is the host's.
+        let p = k.opt_in_ptr(a[3], 12)?;
+        // SAFETY: `p` is NULL or a checked readable guest epoll_event.
+        return unsafe { host::sys(libc::SYS_epoll_ctl, [a[0], a[1], a[2], p, 0, 0]) };
+    }
     let mut ev = HostEpollEvent::default();
     let p = if a[3] == 0 {
         0
@@ -622,6 +645,17 @@ pub(super) fn epoll_pwait(k: &Kernel, a: &[u64; 6], v2: bool) -> SysResult {
     let max = a[2] as i32;
     if max <= 0 {
         return Err(Errno::EINVAL);
+    }
+    if k.is_x86_64() {
+        let buf = k.out_ptr(a[1], max as u64 * 12)?;
+        let (nr, tmo) = if v2 {
+            (libc::SYS_epoll_pwait2, k.opt_in_ptr(a[3], 16)?)
+        } else {
+            (libc::SYS_epoll_pwait, a[3])
+        };
+        // SAFETY: `buf` is a checked writable guest array of `max` host-layout events;
+        // `tmo` an integer or NULL / a checked guest timespec.
+        return unsafe { host::sys(nr, [a[0], buf, max as u64, tmo, 0, 8]) };
     }
     let max = (max as usize).min(1024);
     if k.mem.writable_len(a[1], max as u64 * 16) < max as u64 * 16 {

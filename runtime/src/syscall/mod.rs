@@ -24,6 +24,7 @@ mod proc;
 pub mod signal;
 mod strace;
 mod time;
+pub mod x86_64;
 
 use std::collections::HashSet;
 use std::ffi::CString;
@@ -110,6 +111,8 @@ pub struct Kernel {
     main_tid: AtomicI32,
     /// The guest is AArch64 ([`Kernel::set_aarch64`]).
     aarch64: AtomicBool,
+    /// The guest is x86-64 ([`Kernel::set_x86_64`]).
+    x86_64: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -139,6 +142,7 @@ impl Kernel {
             persona: AtomicU64::new(0),
             main_tid: AtomicI32::new(0),
             aarch64: AtomicBool::new(false),
+            x86_64: AtomicBool::new(false),
             exec_handler: std::sync::OnceLock::new(),
         }
     }
@@ -184,6 +188,19 @@ impl Kernel {
     /// runs.
     pub fn set_aarch64(&self) {
         self.aarch64.store(true, Ordering::Relaxed);
+    }
+
+    /// Selects the x86-64 variants of the ABI details that differ from riscv64
+    /// (`uname` machine, `struct stat`, packed `struct epoll_event`, `struct sigaction`
+    /// with `sa_restorer`); numbers come through [`x86_64::to_generic`]. Call before
+    /// the guest runs.
+    pub fn set_x86_64(&self) {
+        self.x86_64.store(true, Ordering::Relaxed);
+    }
+
+    /// Is the guest x86-64 (see [`Kernel::set_x86_64`])?
+    pub fn is_x86_64(&self) -> bool {
+        self.x86_64.load(Ordering::Relaxed)
     }
 
     /// Is the guest AArch64 (see [`Kernel::set_aarch64`])?

@@ -92,6 +92,8 @@ pub fn guest_utsname(machine_name: &[u8]) -> Result<[u8; 390], Errno> {
 pub(super) fn uname(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let u = guest_utsname(if k.is_aarch64() {
         b"aarch64"
+    } else if k.is_x86_64() {
+        b"x86_64"
     } else {
         b"riscv64"
     })?;

@@ -27,6 +27,8 @@ pub struct SigAction {
     pub handler: u64,
     pub flags: u64,
     pub mask: u64,
+    /// `sa_restorer` (arm64 and x86-64 layouts; 0 on riscv64).
+    pub restorer: u64,
 }
 
 /// A guest `stack_t` (from `sigaltstack`).
@@ -284,7 +286,12 @@ pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
         return Err(Errno::EINVAL);
     }
     // arm64's `struct sigaction` has `sa_restorer` before the mask; riscv64's has none.
-    let (len, mask_word) = if k.is_aarch64() { (32, 3) } else { (24, 2) };
+    // x86-64's is laid out like arm64's.
+    let (len, mask_word) = if k.is_aarch64() || k.is_x86_64() {
+        (32, 3)
+    } else {
+        (24, 2)
+    };
     let new = if act != 0 {
         let mut b = [0u8; 32];
         k.mem.read(act, &mut b[..len])?;
@@ -293,6 +300,7 @@ pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
             handler: w(0),
             flags: w(1),
             mask: w(mask_word) & !UNBLOCKABLE,
+            restorer: if len == 32 { w(2) } else { 0 },
         })
     } else {
         None
@@ -323,6 +331,9 @@ pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
         let mut b = [0u8; 32];
         b[..8].copy_from_slice(&old.handler.to_le_bytes());
         b[8..16].copy_from_slice(&old.flags.to_le_bytes());
+        if len == 32 {
+            b[16..24].copy_from_slice(&old.restorer.to_le_bytes());
+        }
         b[mask_word * 8..mask_word * 8 + 8].copy_from_slice(&old.mask.to_le_bytes());
         k.mem.write(oact, &b[..len])?;
     }
