@@ -12,6 +12,7 @@
 pub mod a64;
 pub mod concrete;
 pub mod engine;
+pub mod hostfp;
 pub mod interp;
 pub mod link;
 pub mod memory;

@@ -51,6 +51,12 @@ pub mod helpers {
     /// `u64 (RvState*)`: a signal arrived (`RvState::signal_poll` set) — run handlers;
     /// non-zero if they changed the guest state (the caller must leave, not continue).
     pub const POLL: &str = "vmx_rt_poll";
+    /// `i64 (i32 clear)`: the host's accrued floating-point exception flags as RISC-V
+    /// `fflags` bits; cleared when `clear` is non-zero.
+    pub const FFLAGS: &str = "vmx_rt_fflags";
+    /// `void (i32 op, i32 width, i64 frm, i64 a, i64 b, i64 c)`: raise the exception
+    /// flags of `op` (`sem::FOp::code`) on floats of `width` bits rounded in mode `frm`.
+    pub const FRAISE: &str = "vmx_rt_fraise";
 }
 
 /// The host symbol of the translated function for guest `pc`.
@@ -131,6 +137,13 @@ pub fn declare_guest_fn<'ctx>(
     f.add_attribute(inkwell::attributes::AttributeLoc::Param(0), noalias);
     f.add_attribute(inkwell::attributes::AttributeLoc::Param(1), noalias);
     f.add_attribute(inkwell::attributes::AttributeLoc::Function, nounwind);
+    // Floating point goes through constrained intrinsics: the exception flags the host
+    // accrues are the guest's.
+    let strictfp = ctx.create_enum_attribute(
+        inkwell::attributes::Attribute::get_named_enum_kind_id("strictfp"),
+        0,
+    );
+    f.add_attribute(inkwell::attributes::AttributeLoc::Function, strictfp);
     f
 }
 
