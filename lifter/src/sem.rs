@@ -292,10 +292,11 @@ pub trait Sem {
     /// The exception flags the host has accrued (as [`fflag`] bits) since they were last
     /// cleared; `clear` clears them. The guest's `fflags` are `fcsr`'s plus these.
     fn host_fflags(&mut self, clear: bool) -> Self::I;
-    /// Raise the exception flags `op` raises in rounding mode `frm` (a value in RISC-V's
-    /// encoding, 0..=4), discarding its result. For the modes whose flags can differ from
-    /// round-to-nearest's (overflow and tininess near the range limits).
-    fn fraise(&mut self, op: FOp, w: FW, frm: Self::I, args: [Self::I; 3]);
+    /// Set the host's accrued flags to `keep` (as [`fflag`] bits) plus the flags `op`
+    /// raises in rounding mode `frm` (a value in RISC-V's encoding, 0..=4), discarding
+    /// its result. For the modes whose flags can differ from round-to-nearest's
+    /// (overflow and tininess near the range limits).
+    fn fraise(&mut self, op: FOp, w: FW, frm: Self::I, args: [Self::I; 3], keep: Self::I);
 
     // ---- CSRs and control ----
     /// Read a CSR the backend holds: `FCSR` (the raw field; `fflags`/`frm` are derived

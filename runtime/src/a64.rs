@@ -325,7 +325,7 @@ impl Sem for Interp<'_> {
     fn host_fflags(&mut self, _clear: bool) -> u64 {
         0
     }
-    fn fraise(&mut self, _op: FOp, _w: FW, _frm: u64, _args: [u64; 3]) {}
+    fn fraise(&mut self, _op: FOp, _w: FW, _frm: u64, _args: [u64; 3], _keep: u64) {}
     fn csr_read(&mut self, n: u16) -> Option<u64> {
         (n == vmx_lifter::rv::insn::csr::TIME).then(crate::engine::counter_csr)
     }

@@ -293,6 +293,7 @@ pub fn resolve_runtime_symbol(name: &str) -> Option<usize> {
         "vmx_rt_csr" => vmx_rt_csr as *const () as usize,
         "vmx_rt_poll" => vmx_rt_poll as *const () as usize,
         "vmx_rt_fflags" => vmx_rt_fflags as *const () as usize,
+        "vmx_rt_fflags_take" => vmx_rt_fflags_take as *const () as usize,
         "vmx_rt_fraise" => vmx_rt_fraise as *const () as usize,
         "memcpy" => libc::memcpy as *const () as usize,
         "memmove" => libc::memmove as *const () as usize,
@@ -1117,15 +1118,20 @@ extern "C" fn vmx_rt_csr(_st: *mut RvState, _csr: u32) -> u64 {
 }
 
 /// The host's accrued exception flags (`Sem::host_fflags`).
-extern "C" fn vmx_rt_fflags(clear: u32) -> u64 {
-    hostfp::flags(clear != 0)
+extern "C" fn vmx_rt_fflags() -> u64 {
+    hostfp::flags(false)
+}
+
+/// The host's accrued exception flags, cleared.
+extern "C" fn vmx_rt_fflags_take() -> u64 {
+    hostfp::flags(true)
 }
 
 /// The exception flags of an operation in a directed rounding mode (`Sem::fraise`).
-extern "C" fn vmx_rt_fraise(op: u32, width: u32, frm: u64, a: u64, b: u64, c: u64) {
+extern "C" fn vmx_rt_fraise(op: u32, width: u32, frm: u64, a: u64, b: u64, c: u64, keep: u64) {
     let w = if width == 32 { FW::S } else { FW::D };
     if let Some(op) = FOp::from_code(op) {
-        hostfp::raise(op, w, frm, [a, b, c]);
+        hostfp::raise(op, w, frm, [a, b, c], keep);
     }
 }
 

@@ -41,19 +41,35 @@ fn set_mxcsr(m: u32) {
 
 /// MXCSR flags as RISC-V `fflags` bits (the denormal-operand flag has no counterpart).
 fn to_fflags(m: u32) -> u64 {
-    let mut f = 0;
-    for (bit, flag) in [
-        (0, fflag::NV),
-        (2, fflag::DZ),
-        (3, fflag::OF),
-        (4, fflag::UF),
-        (5, fflag::NX),
-    ] {
-        if m & (1 << bit) != 0 {
-            f |= flag;
+    const fn map(m: u32) -> u64 {
+        let mut f = 0;
+        if m & 1 != 0 {
+            f |= fflag::NV;
         }
+        if m & 4 != 0 {
+            f |= fflag::DZ;
+        }
+        if m & 8 != 0 {
+            f |= fflag::OF;
+        }
+        if m & 16 != 0 {
+            f |= fflag::UF;
+        }
+        if m & 32 != 0 {
+            f |= fflag::NX;
+        }
+        f
     }
-    f
+    const TABLE: [u8; 64] = {
+        let mut t = [0; 64];
+        let mut m = 0;
+        while m < 64 {
+            t[m] = map(m as u32) as u8;
+            m += 1;
+        }
+        t
+    };
+    TABLE[(m & MXCSR_FLAGS) as usize] as u64
 }
 
 /// The flags accrued since the last clear, as `fflags` bits; `clear` clears them.
@@ -293,20 +309,34 @@ pub fn fcvt_float(from: FW, to: FW, a: u64) -> u64 {
     }
 }
 
-/// Raise the flags of `op` on `args` rounded in mode `frm` (RISC-V encoding: 0 RNE,
-/// 1 RTZ, 2 RDN, 3 RUP, 4 RMM). Ties-away rounding has round-to-nearest-even's flags:
-/// the two differ only on exact ties, and at the range limits (max-finite, whose
-/// significand is odd, and the smallest normal, whose significand is even) ties go
-/// away from zero in both.
-pub fn raise(op: FOp, w: FW, frm: u64, [a, b, c]: [u64; 3]) {
+/// `fflags` bits as MXCSR flags.
+fn to_mxcsr(f: u64) -> u32 {
+    [
+        (fflag::NV, 0),
+        (fflag::DZ, 2),
+        (fflag::OF, 3),
+        (fflag::UF, 4),
+        (fflag::NX, 5),
+    ]
+    .into_iter()
+    .filter(|&(flag, _)| f & flag != 0)
+    .fold(0, |m, (_, bit)| m | 1 << bit)
+}
+
+/// Set the accrued flags to `keep` plus those `op` raises on `args` rounded in mode
+/// `frm` (RISC-V encoding: 0 RNE, 1 RTZ, 2 RDN, 3 RUP, 4 RMM). Ties-away rounding has
+/// round-to-nearest-even's flags: the two differ only on exact ties, and at the range
+/// limits (max-finite, whose significand is odd, and the smallest normal, whose
+/// significand is even) ties go away from zero in both.
+pub fn raise(op: FOp, w: FW, frm: u64, [a, b, c]: [u64; 3], keep: u64) {
     let rc = match frm {
         1 => 3, // toward zero
         2 => 1, // down
         3 => 2, // up
         _ => 0,
     };
-    let saved = mxcsr();
-    set_mxcsr((saved & !MXCSR_RC) | rc << 13);
+    let control = mxcsr() & !MXCSR_FLAGS;
+    set_mxcsr((control & !MXCSR_RC) | rc << 13);
     match op {
         FOp::Add => drop(fbin(vmx_lifter::sem::FBin::Add, w, a, b)),
         FOp::Sub => drop(fbin(vmx_lifter::sem::FBin::Sub, w, a, b)),
@@ -318,7 +348,7 @@ pub fn raise(op: FOp, w: FW, frm: u64, [a, b, c]: [u64; 3]) {
         FOp::FromInt { bits, signed } => drop(fcvt_from_int(w, a, bits, signed)),
     }
     let raised = mxcsr() & MXCSR_FLAGS;
-    set_mxcsr(saved | raised);
+    set_mxcsr(control | to_mxcsr(keep) | raised);
 }
 
 // ---- rounding to integral values and conversions to integers: exact, no flags ----
@@ -475,10 +505,13 @@ mod tests {
         // max + max/2^54 is below max + ulp/2: not an overflow to nearest, but one upward.
         let tiny_more = f64::MAX / 2f64.powi(60);
         let args = [f64::MAX.to_bits(), tiny_more.to_bits(), 0];
-        raise(FOp::Add, FW::D, 0, args);
+        raise(FOp::Add, FW::D, 0, args, 0);
         assert_eq!(take_flags(), fflag::NX);
-        raise(FOp::Add, FW::D, 3, args);
-        assert_eq!(take_flags(), fflag::OF | fflag::NX);
+        raise(FOp::Add, FW::D, 3, args, fflag::DZ);
+        assert_eq!(take_flags(), fflag::OF | fflag::NX | fflag::DZ);
+        for f in 0..32 {
+            assert_eq!(to_fflags(to_mxcsr(f)), f);
+        }
         // The rounding mode is restored.
         assert_eq!(mxcsr() & MXCSR_RC, 0);
     }

@@ -416,8 +416,8 @@ impl Sem for Interp<'_> {
     fn host_fflags(&mut self, clear: bool) -> u64 {
         hostfp::flags(clear)
     }
-    fn fraise(&mut self, op: FOp, w: FW, frm: u64, args: [u64; 3]) {
-        hostfp::raise(op, w, frm, args)
+    fn fraise(&mut self, op: FOp, w: FW, frm: u64, args: [u64; 3], keep: u64) {
+        hostfp::raise(op, w, frm, args, keep)
     }
 
     fn csr_read(&mut self, n: u16) -> Option<u64> {

@@ -11,6 +11,12 @@ use crate::rv::insn::csr;
 use crate::sem::{Amo, Cmp, FBin, FCmp, FOp, Round, Sem, Trap, FW};
 use crate::state::{offsets, GUEST_ADDR_MASK, NO_RESERVATION};
 
+/// LLVM `memory(...)` attribute values (`MemoryEffects`: two ModRef bits, read = 1 and
+/// write = 2, per location: argmem, inaccessiblemem, other): the FP environment is
+/// inaccessible memory.
+const FENV_READ: u64 = 1 << 2;
+const FENV_READ_WRITE: u64 = 3 << 2;
+
 /// Unwrap an LLVM builder result. Builder errors only arise from malformed IR, i.e.
 /// bugs in this file, never from guest input.
 fn ok<T>(r: Result<T, inkwell::builder::BuilderError>) -> T {
@@ -108,6 +114,34 @@ impl<'ctx> FnBuilder<'ctx, '_> {
             &[a.into(), b.into(), pred, except],
         )
         .into_int_value()
+    }
+
+    /// A runtime helper that only touches the floating-point environment: declared
+    /// `memory(inaccessiblemem: …)` (where LLVM keeps the FP environment), so calls to it
+    /// order with the constrained operations but leave the guest state in registers.
+    fn fenv_helper(
+        &self,
+        name: &str,
+        ret: Option<IntType<'ctx>>,
+        params: &[inkwell::types::BasicMetadataTypeEnum<'ctx>],
+        effects: u64,
+    ) -> inkwell::values::FunctionValue<'ctx> {
+        use inkwell::attributes::{Attribute, AttributeLoc};
+        if let Some(f) = self.module.get_function(name) {
+            return f;
+        }
+        let f = self.helper(name, ret, params);
+        let memory = self
+            .ctx
+            .create_enum_attribute(Attribute::get_named_enum_kind_id("memory"), effects);
+        f.add_attribute(AttributeLoc::Function, memory);
+        for name in ["nounwind", "willreturn", "nosync", "nofree"] {
+            let a = self
+                .ctx
+                .create_enum_attribute(Attribute::get_named_enum_kind_id(name), 0);
+            f.add_attribute(AttributeLoc::Function, a);
+        }
+        f
     }
 
     /// Host pointer for a guest address: `mem + (addr & mask)`.
@@ -600,20 +634,21 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
         self.bits_of_float(to, r)
     }
     fn host_fflags(&mut self, clear: bool) -> Self::I {
-        let h = self.helper(
-            helpers::FFLAGS,
-            Some(self.i64t),
-            &[self.ctx.i32_type().into()],
-        );
-        let c = self.ctx.i32_type().const_int(clear as u64, false);
-        ok(self.b.build_call(h, &[c.into()], ""))
+        // Reading only: LLVM may drop or merge reads no operation separates.
+        let (name, effects) = if clear {
+            (helpers::FFLAGS_TAKE, FENV_READ_WRITE)
+        } else {
+            (helpers::FFLAGS, FENV_READ)
+        };
+        let h = self.fenv_helper(name, Some(self.i64t), &[], effects);
+        ok(self.b.build_call(h, &[], ""))
             .try_as_basic_value()
             .expect_basic("value")
             .into_int_value()
     }
-    fn fraise(&mut self, op: FOp, w: FW, frm: Self::I, args: [Self::I; 3]) {
+    fn fraise(&mut self, op: FOp, w: FW, frm: Self::I, args: [Self::I; 3], keep: Self::I) {
         let i32t = self.ctx.i32_type();
-        let h = self.helper(
+        let h = self.fenv_helper(
             helpers::FRAISE,
             None,
             &[
@@ -623,7 +658,9 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
                 self.i64t.into(),
                 self.i64t.into(),
                 self.i64t.into(),
+                self.i64t.into(),
             ],
+            FENV_READ_WRITE,
         );
         let op = i32t.const_int(op.code() as u64, false);
         let w = i32t.const_int(w.bits() as u64, false);
@@ -637,6 +674,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
                 a.into(),
                 b.into(),
                 c.into(),
+                keep.into(),
             ],
             "",
         ));

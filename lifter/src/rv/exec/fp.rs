@@ -332,6 +332,84 @@ fn canonicalize<S: Sem>(s: &mut S, w: FW, v: S::I) -> S::I {
     s.select(is_nan, nan, v)
 }
 
+/// GCC's quiet comparison (`isless`, `islessequal`, and the NaN checks before `sqrt`)
+/// under its default `-ftrapping-math`: `frflags t; flt/fle r, a, b; fsflags t`. The
+/// flags end as they began, so a backend may run the three as one ([`quiet_compare`])
+/// instead of reading, raising and restoring the host's flags.
+pub fn is_quiet_compare(read: &Insn, cmp: &Insn, restore: &Insn) -> bool {
+    let t = read.rd;
+    read.op == Op::Csrrs
+        && read.csr == csr::FFLAGS
+        && read.rs1 == 0
+        && t != 0
+        && matches!(cmp.op, Op::FltS | Op::FltD | Op::FleS | Op::FleD)
+        && cmp.rd != t
+        && restore.op == Op::Csrrw
+        && restore.csr == csr::FFLAGS
+        && restore.rs1 == t
+        && restore.rd == 0
+}
+
+/// The effect of an [`is_quiet_compare`] sequence: `t` gets the flags, `r` the ordered
+/// comparison, computed on the bits without touching the flags.
+pub fn quiet_compare<S: Sem>(s: &mut S, read: &Insn, cmp: &Insn) {
+    let Some(flags) = read_csr(s, csr::FFLAGS) else {
+        return s.trap(Trap::Illegal);
+    };
+    s.set_xreg(read.rd, flags);
+    let w = width(cmp.op);
+    let a = read_f(s, cmp.rs1, w);
+    let b = read_f(s, cmp.rs2, w);
+    let or_equal = matches!(cmp.op, Op::FleS | Op::FleD);
+    let v = silent_less(s, w, a, b, or_equal);
+    let v = s.bool_to_int(v);
+    s.set_xreg(cmp.rd, v);
+}
+
+/// `a < b` (or `a <= b`), false for NaNs, from the bits alone: no flags raised.
+fn silent_less<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I, or_equal: bool) -> S::B {
+    let inf = match w {
+        FW::S => 0x7f80_0000,
+        FW::D => 0x7ff0_0000_0000_0000,
+    };
+    let ma = magnitude(s, w, a);
+    let mb = magnitude(s, w, b);
+    let inf = s.imm(inf);
+    let a_nan = s.cmp(Cmp::Ltu, inf, ma);
+    let b_nan = s.cmp(Cmp::Ltu, inf, mb);
+    let nan = s.bool_or(a_nan, b_nan);
+    // Order-preserving keys: negative values get their magnitude bits flipped, then the
+    // keys compare as signed integers (-0 just below +0: zeros are handled apart).
+    let key = |s: &mut S, v: S::I, m: S::I| {
+        let v = s.sext(v, w.bits());
+        let neg = s.cmp(Cmp::Ne, v, m);
+        let magnitude_bits = s.imm(!w.sign_bit() & mask(w));
+        let flipped = s.xor(v, magnitude_bits);
+        s.select(neg, flipped, v)
+    };
+    let ka = key(s, a, ma);
+    let kb = key(s, b, mb);
+    let less = s.cmp(Cmp::Lt, ka, kb);
+    let both = s.or(ma, mb);
+    let zero = s.imm(0);
+    let zeros = s.cmp(Cmp::Eq, both, zero);
+    let result = if or_equal {
+        let eq = s.cmp(Cmp::Eq, ka, kb);
+        let le = s.bool_or(less, eq);
+        s.bool_or(le, zeros)
+    } else {
+        // Two zeros are equal, not less.
+        let z = s.bool_to_int(zeros);
+        let not_zeros = s.cmp(Cmp::Eq, z, zero);
+        s.bool_and(less, not_zeros)
+    };
+    let r = s.bool_to_int(result);
+    let n = s.bool_to_int(nan);
+    let ordered = s.cmp(Cmp::Eq, n, zero);
+    let r1 = s.cmp(Cmp::Ne, r, zero);
+    s.bool_and(r1, ordered)
+}
+
 /// RISC-V raises invalid for `inf * 0 + c` even when `c` is a quiet NaN (IEEE leaves
 /// that case open; x86 does not raise it): add the flag then.
 fn fma_invalid_product<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I, c: S::I) {
@@ -599,10 +677,8 @@ fn with_mode_flags<S: Sem>(
     body: impl FnOnce(&mut S) -> S::I,
 ) -> S::I {
     let before = s.host_fflags(true);
-    accrue(s, before);
     let v = body(s);
-    s.host_fflags(true);
-    s.fraise(op, w, frm, args);
+    s.fraise(op, w, frm, args, before);
     v
 }
 
