@@ -458,9 +458,9 @@ fn every_instruction_agrees_with_qemu_in_both_engines() {
         return;
     };
     let states: usize = cases.iter().map(|c| c.states.len()).sum();
-    let div = compare(&cases, &runs, false, &qemu_errata);
+    let div = compare(&cases, &runs, &qemu_errata);
     eprintln!(
-        "{} cases, {states} states: {} divergences (fflags not compared with qemu: not accrued yet)",
+        "{} cases, {states} states: {} divergences",
         cases.len(),
         div.len()
     );

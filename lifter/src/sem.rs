@@ -57,6 +57,9 @@ pub enum FBin {
 }
 
 /// Floating-point comparisons (all false when an operand is NaN, except `Uno`).
+///
+/// The quiet ones raise the invalid flag only for a signalling NaN operand; the
+/// signalling ones (IEEE `compareSignaling*`, RISC-V `flt`/`fle`) for any NaN operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FCmp {
     Eq,
@@ -64,6 +67,71 @@ pub enum FCmp {
     Le,
     /// Unordered: true when either operand is NaN.
     Uno,
+    /// `Lt`, signalling.
+    SigLt,
+    /// `Le`, signalling.
+    SigLe,
+}
+
+/// The operations whose exception flags depend on the rounding mode (see
+/// [`Sem::fraise`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Sqrt,
+    /// `a * b + c`.
+    Fma,
+    /// Double to single.
+    Narrow,
+    /// An integer of `bits` bits (32 or 64), signed or not, to the float width.
+    FromInt {
+        bits: u32,
+        signed: bool,
+    },
+}
+
+impl FOp {
+    /// A compact code, for passing the operation to a runtime helper.
+    pub fn code(self) -> u32 {
+        match self {
+            FOp::Add => 0,
+            FOp::Sub => 1,
+            FOp::Mul => 2,
+            FOp::Div => 3,
+            FOp::Sqrt => 4,
+            FOp::Fma => 5,
+            FOp::Narrow => 6,
+            FOp::FromInt { bits, signed } => 8 | (bits == 64) as u32 | (signed as u32) << 1,
+        }
+    }
+    pub fn from_code(c: u32) -> Option<FOp> {
+        Some(match c {
+            0 => FOp::Add,
+            1 => FOp::Sub,
+            2 => FOp::Mul,
+            3 => FOp::Div,
+            4 => FOp::Sqrt,
+            5 => FOp::Fma,
+            6 => FOp::Narrow,
+            8..=11 => FOp::FromInt {
+                bits: if c & 1 != 0 { 64 } else { 32 },
+                signed: c & 2 != 0,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// RISC-V `fflags` bits (the layout [`Sem::host_fflags`] reports in).
+pub mod fflag {
+    pub const NX: u64 = 1;
+    pub const UF: u64 = 2;
+    pub const OF: u64 = 4;
+    pub const DZ: u64 = 8;
+    pub const NV: u64 = 16;
 }
 
 /// Static rounding modes, as encoded in the `rm` field.
@@ -177,7 +245,7 @@ pub trait Sem {
     /// LLVM backend lays `cold` out as unlikely code (a branch with weights and a phi),
     /// the interpreter evaluates one closure. The closures compute values only: they
     /// must not request control effects ([`Sem::jump`], [`Sem::branch`], [`Sem::trap`])
-    /// or write registers.
+    /// or write registers; they may accrue exception flags (`fcsr`, [`Sem::fraise`]).
     fn if_else<C, H>(&mut self, c: Self::B, cold: C, hot: H) -> Self::I
     where
         C: FnOnce(&mut Self) -> Self::I,
@@ -197,6 +265,14 @@ pub trait Sem {
     fn fence_i(&mut self);
 
     // ---- floating point (raw bits; results are not NaN-canonicalised here) ----
+    //
+    // Exception flags: `fbin`, `fsqrt`, `ffma`, `fcvt_from_int` and `fcvt_float` raise
+    // exactly the IEEE 754 flags of the operation rounded to nearest-even into the host's
+    // accrued flags (read with `host_fflags`); `fcmp` raises invalid as its quiet or
+    // signalling kind says; `fround` and `fcvt_to_int` raise nothing (invalid, at most,
+    // for a signalling NaN). Implementations must not fold, speculate, duplicate or drop these
+    // operations (the LLVM backend uses constrained intrinsics, the interpreter one host
+    // instruction each).
     fn fbin(&mut self, op: FBin, w: FW, a: Self::I, b: Self::I) -> Self::I;
     fn fsqrt(&mut self, w: FW, a: Self::I) -> Self::I;
     /// Fused `a * b + c` with a single rounding.
@@ -205,12 +281,22 @@ pub trait Sem {
     /// Round a floating value to an integral floating value in the given mode.
     fn fround(&mut self, w: FW, a: Self::I, rm: Round) -> Self::I;
     /// Convert an integral-valued float to an integer of `bits` bits, saturating; NaN
-    /// inputs are handled by the caller. Result is sign-/zero-extended to 64 bits.
+    /// inputs are handled by the caller (the result for them is unspecified). Result is
+    /// sign-/zero-extended to 64 bits.
     fn fcvt_to_int(&mut self, w: FW, a: Self::I, bits: u32, signed: bool) -> Self::I;
     /// Convert the low `bits` bits of `a` (signed or not) to a float, rounding to nearest.
     fn fcvt_from_int(&mut self, w: FW, a: Self::I, bits: u32, signed: bool) -> Self::I;
     /// Convert between float widths (round to nearest on narrowing).
     fn fcvt_float(&mut self, from: FW, to: FW, a: Self::I) -> Self::I;
+
+    /// The exception flags the host has accrued (as [`fflag`] bits) since they were last
+    /// cleared; `clear` clears them. The guest's `fflags` are `fcsr`'s plus these.
+    fn host_fflags(&mut self, clear: bool) -> Self::I;
+    /// Set the host's accrued flags to `keep` (as [`fflag`] bits) plus the flags `op`
+    /// raises in rounding mode `frm` (a value in RISC-V's encoding, 0..=4), discarding
+    /// its result. For the modes whose flags can differ from round-to-nearest's
+    /// (overflow and tininess near the range limits).
+    fn fraise(&mut self, op: FOp, w: FW, frm: Self::I, args: [Self::I; 3], keep: Self::I);
 
     // ---- CSRs and control ----
     /// Read a CSR the backend holds: `FCSR` (the raw field; `fflags`/`frm` are derived

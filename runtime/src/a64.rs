@@ -20,7 +20,7 @@ use vmx_lifter::arm::sem::{A64Sem, SysReg, VBin, VShift, VUn, Vec128};
 use vmx_lifter::arm::state::{A64State, NO_EXCLUSIVE};
 use vmx_lifter::arm::{decode, Insn};
 use vmx_lifter::elf::GuestImage;
-use vmx_lifter::sem::{Amo, Cmp, FBin, FCmp, Round, Sem, Trap, FW};
+use vmx_lifter::sem::{Amo, Cmp, FBin, FCmp, FOp, Round, Sem, Trap, FW};
 use vmx_lifter::state::GUEST_ADDR_MASK;
 
 use crate::concrete;
@@ -325,6 +325,11 @@ impl Sem for Interp<'_> {
     fn fcvt_float(&mut self, from: FW, to: FW, a: u64) -> u64 {
         concrete::fcvt_float(from, to, a)
     }
+    // FPSR's cumulative flags are not modelled yet: nothing reads the host's.
+    fn host_fflags(&mut self, _clear: bool) -> u64 {
+        0
+    }
+    fn fraise(&mut self, _op: FOp, _w: FW, _frm: u64, _args: [u64; 3], _keep: u64) {}
     fn csr_read(&mut self, n: u16) -> Option<u64> {
         (n == vmx_lifter::rv::insn::csr::TIME).then(crate::engine::counter_csr)
     }

@@ -1,10 +1,9 @@
 //! Semantic primitives on concrete values, for interpreters: integer helpers, IEEE
 //! floating point on raw bits, atomics' update functions and the A64 vector lane
-//! operations. (The RISC-V interpreter has its own copies of the scalar ones; they can
-//! move here.)
+//! operations, shared by the RISC-V and A64 interpreters.
 
 use vmx_lifter::arm::sem::{VBin, VShift, VUn, Vec128};
-use vmx_lifter::sem::{Amo, Cmp, FBin, FCmp, Round, FW};
+use vmx_lifter::sem::{Amo, Cmp};
 
 pub fn sext(a: u64, bits: u32) -> u64 {
     if bits >= 64 {
@@ -79,113 +78,9 @@ pub fn amo(op: Amo, size: u32, old: u64, v: u64) -> u64 {
     }
 }
 
-fn f32_of(v: u64) -> f32 {
-    f32::from_bits(v as u32)
-}
-fn f64_of(v: u64) -> f64 {
-    f64::from_bits(v)
-}
+// ---- scalar floating point: the host's, with exact exception flags (`hostfp`) ----
 
-pub fn fbin(op: FBin, w: FW, a: u64, b: u64) -> u64 {
-    macro_rules! go {
-        ($a:expr, $b:expr) => {
-            match op {
-                FBin::Add => $a + $b,
-                FBin::Sub => $a - $b,
-                FBin::Mul => $a * $b,
-                FBin::Div => $a / $b,
-            }
-        };
-    }
-    match w {
-        FW::S => go!(f32_of(a), f32_of(b)).to_bits() as u64,
-        FW::D => go!(f64_of(a), f64_of(b)).to_bits(),
-    }
-}
-
-pub fn fsqrt(w: FW, a: u64) -> u64 {
-    match w {
-        FW::S => f32_of(a).sqrt().to_bits() as u64,
-        FW::D => f64_of(a).sqrt().to_bits(),
-    }
-}
-
-pub fn ffma(w: FW, a: u64, b: u64, c: u64) -> u64 {
-    match w {
-        FW::S => f32_of(a).mul_add(f32_of(b), f32_of(c)).to_bits() as u64,
-        FW::D => f64_of(a).mul_add(f64_of(b), f64_of(c)).to_bits(),
-    }
-}
-
-pub fn fcmp(op: FCmp, w: FW, a: u64, b: u64) -> bool {
-    let (a, b) = match w {
-        FW::S => (f32_of(a) as f64, f32_of(b) as f64),
-        FW::D => (f64_of(a), f64_of(b)),
-    };
-    match op {
-        FCmp::Eq => a == b,
-        FCmp::Lt => a < b,
-        FCmp::Le => a <= b,
-        FCmp::Uno => a.is_nan() || b.is_nan(),
-    }
-}
-
-pub fn fround(w: FW, a: u64, rm: Round) -> u64 {
-    macro_rules! go {
-        ($x:expr) => {
-            match rm {
-                Round::Rne => $x.round_ties_even(),
-                Round::Rtz => $x.trunc(),
-                Round::Rdn => $x.floor(),
-                Round::Rup => $x.ceil(),
-                Round::Rmm => $x.round(),
-            }
-        };
-    }
-    match w {
-        FW::S => go!(f32_of(a)).to_bits() as u64,
-        FW::D => go!(f64_of(a)).to_bits(),
-    }
-}
-
-/// Saturating conversion (Rust's `as`: NaN gives 0).
-pub fn fcvt_to_int(w: FW, a: u64, bits: u32, signed: bool) -> u64 {
-    let x = match w {
-        FW::S => f32_of(a) as f64,
-        FW::D => f64_of(a),
-    };
-    match (bits, signed) {
-        (32, true) => x as i32 as i64 as u64,
-        (32, false) => x as u32 as u64,
-        (_, true) => x as i64 as u64,
-        _ => x as u64,
-    }
-}
-
-pub fn fcvt_from_int(w: FW, a: u64, bits: u32, signed: bool) -> u64 {
-    macro_rules! go {
-        ($t:ty) => {
-            match (bits, signed) {
-                (32, true) => a as i32 as $t,
-                (32, false) => a as u32 as $t,
-                (_, true) => a as i64 as $t,
-                _ => a as $t,
-            }
-        };
-    }
-    match w {
-        FW::S => go!(f32).to_bits() as u64,
-        FW::D => go!(f64).to_bits(),
-    }
-}
-
-pub fn fcvt_float(from: FW, to: FW, a: u64) -> u64 {
-    match (from, to) {
-        (FW::D, FW::S) => (f64_of(a) as f32).to_bits() as u64,
-        (FW::S, FW::D) => (f32_of(a) as f64).to_bits(),
-        _ => a,
-    }
-}
+pub use crate::hostfp::{fbin, fcmp, fcvt_float, fcvt_from_int, fcvt_to_int, ffma, fround, fsqrt};
 
 // ---- vector lanes ----
 

@@ -18,10 +18,11 @@ use std::time::Instant;
 
 use vmx_aot_cache::format::{AotError, AotFile};
 use vmx_lifter::elf::{ElfError, GuestImage, Isa};
-use vmx_lifter::sem::Trap;
+use vmx_lifter::sem::{FOp, Round, Trap, FW};
 use vmx_lifter::state::RvState;
 
 use crate::gdb::{Debugger, Rv64};
+use crate::hostfp;
 use crate::interp::{run_block_prefix, BlockCache, BlockExit};
 use crate::link::{link, LinkError, LinkedCode};
 use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
@@ -271,8 +272,10 @@ fn missing_host_feature(features: &str) -> Option<String> {
 
 // ---- symbols the translated code may reference ----
 
-/// `extern "C"` wrappers for the libm functions LLVM may call from translated code,
-/// implemented by Rust's own (correctly rounded) float methods.
+/// `extern "C"` wrappers for the libm functions LLVM may call from translated code (when
+/// the target CPU lacks an instruction), with exactly the exception flags of the guest
+/// operation they stand for (`hostfp`): fused multiply-add raises its IEEE flags, the
+/// roundings to integral values none.
 macro_rules! host_math {
     ($($name:ident($($arg:ident),+): $ty:ty => $body:expr;)*) => {
         $(extern "C" fn $name($($arg: $ty),+) -> $ty {
@@ -281,19 +284,30 @@ macro_rules! host_math {
     };
 }
 
+fn round_f64(a: f64, rm: Round) -> f64 {
+    f64::from_bits(hostfp::fround(FW::D, a.to_bits(), rm))
+}
+
+fn round_f32(a: f32, rm: Round) -> f32 {
+    f32::from_bits(hostfp::fround(FW::S, a.to_bits() as u64, rm) as u32)
+}
+
 host_math! {
-    host_fma(a, b, c): f64 => a.mul_add(b, c);
-    host_fmaf(a, b, c): f32 => a.mul_add(b, c);
-    host_roundeven(a): f64 => a.round_ties_even();
-    host_roundevenf(a): f32 => a.round_ties_even();
-    host_floor(a): f64 => a.floor();
-    host_floorf(a): f32 => a.floor();
-    host_ceil(a): f64 => a.ceil();
-    host_ceilf(a): f32 => a.ceil();
-    host_trunc(a): f64 => a.trunc();
-    host_truncf(a): f32 => a.trunc();
-    host_round(a): f64 => a.round();
-    host_roundf(a): f32 => a.round();
+    host_fma(a, b, c): f64 => f64::from_bits(hostfp::ffma(FW::D, a.to_bits(), b.to_bits(), c.to_bits()));
+    host_fmaf(a, b, c): f32 => {
+        let r = hostfp::ffma(FW::S, a.to_bits() as u64, b.to_bits() as u64, c.to_bits() as u64);
+        f32::from_bits(r as u32)
+    };
+    host_roundeven(a): f64 => round_f64(a, Round::Rne);
+    host_roundevenf(a): f32 => round_f32(a, Round::Rne);
+    host_floor(a): f64 => round_f64(a, Round::Rdn);
+    host_floorf(a): f32 => round_f32(a, Round::Rdn);
+    host_ceil(a): f64 => round_f64(a, Round::Rup);
+    host_ceilf(a): f32 => round_f32(a, Round::Rup);
+    host_trunc(a): f64 => round_f64(a, Round::Rtz);
+    host_truncf(a): f32 => round_f32(a, Round::Rtz);
+    host_round(a): f64 => round_f64(a, Round::Rmm);
+    host_roundf(a): f32 => round_f32(a, Round::Rmm);
 }
 
 /// The address of a runtime helper or host library function translated code may call.
@@ -306,6 +320,9 @@ pub fn resolve_runtime_symbol(name: &str) -> Option<usize> {
         "vmx_rt_fence_i" => vmx_rt_fence_i as *const () as usize,
         "vmx_rt_csr" => vmx_rt_csr as *const () as usize,
         "vmx_rt_poll" => vmx_rt_poll as *const () as usize,
+        "vmx_rt_fflags" => vmx_rt_fflags as *const () as usize,
+        "vmx_rt_fflags_take" => vmx_rt_fflags_take as *const () as usize,
+        "vmx_rt_fraise" => vmx_rt_fraise as *const () as usize,
         "memcpy" => libc::memcpy as *const () as usize,
         "memmove" => libc::memmove as *const () as usize,
         "memset" => libc::memset as *const () as usize,
@@ -586,6 +603,7 @@ impl Engine {
             unsafe { call_guest(f, st, self.mem.base()) };
             // SAFETY: as above.
             let s = unsafe { &mut *st };
+            fold_host_fflags(s);
             if ck.inject == Some(before.pc) {
                 // Fault injection, to test the checker itself: corrupt the result.
                 s.x[10] ^= 1;
@@ -611,7 +629,8 @@ impl Engine {
         let status = wait_child(pid);
         ck.total.fetch_add(1, Ordering::Relaxed);
         // SAFETY: see `run_until`.
-        let s = unsafe { &*st };
+        let s = unsafe { &mut *st };
+        fold_host_fflags(s);
         let name = ck.names.get(&before.pc).map(String::as_str).unwrap_or("?");
         let words: Vec<u64> = bytes
             .chunks_exact(8)
@@ -833,10 +852,13 @@ impl Engine {
         }
         self.stats.syscalls.fetch_add(1, Ordering::Relaxed);
         self.collect_counts(s);
+        fold_host_fflags(s);
         let nr = s.x[17];
         let pc = s.pc;
         let a0 = s.x[10];
         if nr == nr::RT_SIGRETURN {
+            // fcsr comes back from the frame: whatever the handler raised is dropped.
+            hostfp::take_flags();
             match crate::signal::sigreturn(&self.kernel, &self.mem, s) {
                 Ok(frame) => SIGRETURNED.with(|c| c.set(frame)),
                 // A bad frame: Linux kills the process with SIGSEGV.
@@ -860,6 +882,8 @@ impl Engine {
             self.note_memory();
         }
         self.phase(prev);
+        // Whatever the runtime's own floating point raised is not the guest's.
+        hostfp::take_flags();
         // Guest code may have changed: drop decoded blocks (and, for an explicit
         // instruction-cache flush, stale translations).
         if nr == nr::RISCV_FLUSH_ICACHE {
@@ -931,6 +955,8 @@ impl Engine {
     /// code until the handler returns through `rt_sigreturn` (which restores `s`) or
     /// leaves with `siglongjmp` (then `s` is wherever that went).
     fn run_handler(&self, s: &mut RvState, info: &SigInfo) {
+        // The frame saves fcsr, with every flag accrued so far.
+        fold_host_fflags(s);
         let sp = s.x[2];
         match crate::signal::enter_handler(
             &self.kernel,
@@ -1055,6 +1081,12 @@ impl Engine {
         );
         r.print(fmt);
     }
+}
+
+/// Move the exception flags the host accrued for the guest into `fcsr` (where the runtime
+/// reads or saves it: signal frames, the checking engine, system calls).
+fn fold_host_fflags(s: &mut RvState) {
+    s.fcsr |= hostfp::take_flags();
 }
 
 /// Names of the words [`state_words`] returns, for divergence reports.
@@ -1204,6 +1236,24 @@ extern "C" fn vmx_rt_rewritten(st: *mut RvState, mem: *mut u8, entry_plus_5: usi
 
 extern "C" fn vmx_rt_csr(_st: *mut RvState, _csr: u32) -> u64 {
     counter_csr()
+}
+
+/// The host's accrued exception flags (`Sem::host_fflags`).
+extern "C" fn vmx_rt_fflags() -> u64 {
+    hostfp::flags(false)
+}
+
+/// The host's accrued exception flags, cleared.
+extern "C" fn vmx_rt_fflags_take() -> u64 {
+    hostfp::flags(true)
+}
+
+/// The exception flags of an operation in a directed rounding mode (`Sem::fraise`).
+extern "C" fn vmx_rt_fraise(op: u32, width: u32, frm: u64, a: u64, b: u64, c: u64, keep: u64) {
+    let w = if width == 32 { FW::S } else { FW::D };
+    if let Some(op) = FOp::from_code(op) {
+        hostfp::raise(op, w, frm, [a, b, c], keep);
+    }
 }
 
 /// Starts watching the guest code behind translation `t` for rewrites.

@@ -11,10 +11,11 @@ use vmx_lifter::discover::{flow, Flow};
 use vmx_lifter::rv::exec::exec;
 use vmx_lifter::rv::insn::csr;
 use vmx_lifter::rv::{decode, decode::insn_len, Insn};
-use vmx_lifter::sem::{Amo, Cmp, FBin, FCmp, Round, Sem, Trap, FW};
+use vmx_lifter::sem::{Amo, Cmp, FBin, FCmp, FOp, Round, Sem, Trap, FW};
 use vmx_lifter::state::{RvState, GUEST_ADDR_MASK, NO_RESERVATION};
 
 use crate::memory::GuestMemory;
+use crate::{concrete, hostfp};
 
 /// Longest block the interpreter decodes at once.
 const MAX_BLOCK: usize = 64;
@@ -155,13 +156,6 @@ impl Interp<'_> {
         // The mask keeps every guest address inside the reserved region (plus guard).
         self.base.wrapping_add((addr & GUEST_ADDR_MASK) as usize)
     }
-}
-
-fn f32_of(v: u64) -> f32 {
-    f32::from_bits(v as u32)
-}
-fn f64_of(v: u64) -> f64 {
-    f64::from_bits(v)
 }
 
 impl Sem for Interp<'_> {
@@ -407,118 +401,34 @@ impl Sem for Interp<'_> {
     }
 
     fn fbin(&mut self, op: FBin, w: FW, a: u64, b: u64) -> u64 {
-        match w {
-            FW::S => {
-                let (a, b) = (f32_of(a), f32_of(b));
-                let r = match op {
-                    FBin::Add => a + b,
-                    FBin::Sub => a - b,
-                    FBin::Mul => a * b,
-                    FBin::Div => a / b,
-                };
-                r.to_bits() as u64
-            }
-            FW::D => {
-                let (a, b) = (f64_of(a), f64_of(b));
-                let r = match op {
-                    FBin::Add => a + b,
-                    FBin::Sub => a - b,
-                    FBin::Mul => a * b,
-                    FBin::Div => a / b,
-                };
-                r.to_bits()
-            }
-        }
+        concrete::fbin(op, w, a, b)
     }
     fn fsqrt(&mut self, w: FW, a: u64) -> u64 {
-        match w {
-            FW::S => f32_of(a).sqrt().to_bits() as u64,
-            FW::D => f64_of(a).sqrt().to_bits(),
-        }
+        concrete::fsqrt(w, a)
     }
     fn ffma(&mut self, w: FW, a: u64, b: u64, c: u64) -> u64 {
-        match w {
-            FW::S => f32_of(a).mul_add(f32_of(b), f32_of(c)).to_bits() as u64,
-            FW::D => f64_of(a).mul_add(f64_of(b), f64_of(c)).to_bits(),
-        }
+        concrete::ffma(w, a, b, c)
     }
     fn fcmp(&mut self, op: FCmp, w: FW, a: u64, b: u64) -> bool {
-        let (a, b) = match w {
-            FW::S => (f32_of(a) as f64, f32_of(b) as f64),
-            FW::D => (f64_of(a), f64_of(b)),
-        };
-        match op {
-            FCmp::Eq => a == b,
-            FCmp::Lt => a < b,
-            FCmp::Le => a <= b,
-            FCmp::Uno => a.is_nan() || b.is_nan(),
-        }
+        concrete::fcmp(op, w, a, b)
     }
     fn fround(&mut self, w: FW, a: u64, rm: Round) -> u64 {
-        fn r64(x: f64, rm: Round) -> f64 {
-            match rm {
-                Round::Rne => x.round_ties_even(),
-                Round::Rtz => x.trunc(),
-                Round::Rdn => x.floor(),
-                Round::Rup => x.ceil(),
-                Round::Rmm => x.round(),
-            }
-        }
-        fn r32(x: f32, rm: Round) -> f32 {
-            match rm {
-                Round::Rne => x.round_ties_even(),
-                Round::Rtz => x.trunc(),
-                Round::Rdn => x.floor(),
-                Round::Rup => x.ceil(),
-                Round::Rmm => x.round(),
-            }
-        }
-        match w {
-            FW::S => r32(f32_of(a), rm).to_bits() as u64,
-            FW::D => r64(f64_of(a), rm).to_bits(),
-        }
+        concrete::fround(w, a, rm)
     }
     fn fcvt_to_int(&mut self, w: FW, a: u64, bits: u32, signed: bool) -> u64 {
-        // Rust's float-to-int `as` saturates and maps NaN to 0, like llvm.fpto*i.sat.
-        let x = match w {
-            FW::S => f32_of(a) as f64,
-            FW::D => f64_of(a),
-        };
-        match (bits, signed) {
-            (32, true) => x as i32 as i64 as u64,
-            (32, false) => x as u32 as u64,
-            (_, true) => x as i64 as u64,
-            _ => x as u64,
-        }
+        concrete::fcvt_to_int(w, a, bits, signed)
     }
     fn fcvt_from_int(&mut self, w: FW, a: u64, bits: u32, signed: bool) -> u64 {
-        match w {
-            FW::S => {
-                let r = match (bits, signed) {
-                    (32, true) => a as i32 as f32,
-                    (32, false) => a as u32 as f32,
-                    (_, true) => a as i64 as f32,
-                    _ => a as f32,
-                };
-                r.to_bits() as u64
-            }
-            FW::D => {
-                let r = match (bits, signed) {
-                    (32, true) => a as i32 as f64,
-                    (32, false) => a as u32 as f64,
-                    (_, true) => a as i64 as f64,
-                    _ => a as f64,
-                };
-                r.to_bits()
-            }
-        }
+        concrete::fcvt_from_int(w, a, bits, signed)
     }
     fn fcvt_float(&mut self, from: FW, to: FW, a: u64) -> u64 {
-        match (from, to) {
-            (FW::D, FW::S) => (f64_of(a) as f32).to_bits() as u64,
-            (FW::S, FW::D) => (f32_of(a) as f64).to_bits(),
-            _ => a,
-        }
+        concrete::fcvt_float(from, to, a)
+    }
+    fn host_fflags(&mut self, clear: bool) -> u64 {
+        hostfp::flags(clear)
+    }
+    fn fraise(&mut self, op: FOp, w: FW, frm: u64, args: [u64; 3], keep: u64) {
+        hostfp::raise(op, w, frm, args, keep)
     }
 
     fn csr_read(&mut self, n: u16) -> Option<u64> {

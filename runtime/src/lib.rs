@@ -16,6 +16,7 @@ pub mod a64;
 pub mod concrete;
 pub mod engine;
 pub mod gdb;
+pub mod hostfp;
 pub mod interp;
 pub mod kvm;
 pub mod link;

@@ -685,6 +685,10 @@ fn edge_cases_double() {
         (Op::Fma(0), max, 1.5, 0.0),
         (Op::Fma(2), max, 1.5, 0.0),
         (Op::Fma(0), f64::INFINITY, 1.0, -1.0),
+        // A tiny product and an infinite addend: exactly infinite (found by rv_fuzz).
+        (Op::Fma(0), min_sub, 1.46e7, f64::NEG_INFINITY),
+        (Op::Fma(1), min_sub, 1.46e7, f64::INFINITY),
+        (Op::Fma(0), -min_sub, 3.0, f64::INFINITY),
     ];
     for &(op, a, b, c) in cases {
         check(op, Fmt::D, f64b(a), f64b(b), f64b(c), &mut failures);

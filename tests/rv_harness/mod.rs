@@ -40,9 +40,6 @@ pub const DATA: usize = 1056;
 pub const DATA_LEN: usize = 256;
 const SLOT: usize = DATA + DATA_LEN;
 
-/// The `fflags` bits of `fcsr`.
-pub const FFLAGS_MASK: u64 = 0x1f;
-
 /// An initial register value that is an address, resolved by the assembler.
 #[derive(Clone, Debug)]
 pub enum Addr {
@@ -371,9 +368,8 @@ fn word(dump: &[u8], off: usize) -> u64 {
 }
 
 /// Compares the three dumps case by case; returns one line per disagreeing state.
-/// `fflags` (the accrued exception flags) are compared between the two vmx engines
-/// always, and against qemu only if `with_fflags`.
-pub fn compare(cases: &[Case], runs: &Runs, with_fflags: bool, errata: QemuErrata) -> Vec<String> {
+/// Every field is compared, `fcsr` (with the accrued exception flags) included.
+pub fn compare(cases: &[Case], runs: &Runs, errata: QemuErrata) -> Vec<String> {
     let total: usize = cases.iter().map(|c| c.states.len()).sum::<usize>() * SLOT;
     let mut out = Vec::new();
     for (name, dump) in [
@@ -414,12 +410,7 @@ pub fn compare(cases: &[Case], runs: &Runs, with_fflags: bool, errata: QemuErrat
                 let q = errata(case, st, field).unwrap_or_else(|| word(&runs.qemu, base + off));
                 let a = word(&runs.aot, base + off);
                 let i = word(&runs.interp, base + off);
-                let qmask = if field == "fcsr" && !with_fflags {
-                    !FFLAGS_MASK
-                } else {
-                    u64::MAX
-                };
-                if a != i || (q & qmask) != (a & qmask) {
+                if a != i || q != a {
                     diffs.push(format!("{field}: qemu {q:#x}, aot {a:#x}, interp {i:#x}"));
                 }
             }

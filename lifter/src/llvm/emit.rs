@@ -4,12 +4,18 @@
 
 use inkwell::types::{FloatType, IntType};
 use inkwell::values::{BasicMetadataValueEnum, BasicValue, BasicValueEnum, FloatValue, IntValue};
-use inkwell::{AtomicOrdering, AtomicRMWBinOp, FloatPredicate, IntPredicate};
+use inkwell::{AtomicOrdering, AtomicRMWBinOp, IntPredicate};
 
 use super::{helpers, FnBuilder, Pending};
 use crate::rv::insn::csr;
-use crate::sem::{Amo, Cmp, FBin, FCmp, Round, Sem, Trap, FW};
+use crate::sem::{Amo, Cmp, FBin, FCmp, FOp, Round, Sem, Trap, FW};
 use crate::state::{offsets, GUEST_ADDR_MASK, NO_RESERVATION};
+
+/// LLVM `memory(...)` attribute values (`MemoryEffects`: two ModRef bits, read = 1 and
+/// write = 2, per location: argmem, inaccessiblemem, other): the FP environment is
+/// inaccessible memory.
+const FENV_READ: u64 = 1 << 2;
+const FENV_READ_WRITE: u64 = 3 << 2;
 
 /// Unwrap an LLVM builder result. Builder errors only arise from malformed IR, i.e.
 /// bugs in this file, never from guest input.
@@ -64,6 +70,78 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         ok(self.b.build_call(f, args, ""))
             .try_as_basic_value()
             .expect_basic("intrinsic value")
+    }
+
+    /// A call to the constrained (strict exception semantics) floating-point intrinsic
+    /// `name`: the backend may not fold, speculate, duplicate or drop it, so the host's
+    /// exception flags are exactly the guest's (see `rv::exec::fp`). `rounding` adds
+    /// the rounding-mode argument the rounding operations take.
+    fn constrained(
+        &self,
+        name: &str,
+        types: &[inkwell::types::BasicTypeEnum<'ctx>],
+        args: &[BasicMetadataValueEnum<'ctx>],
+        rounding: bool,
+    ) -> BasicValueEnum<'ctx> {
+        let mut all = args.to_vec();
+        if rounding {
+            all.push(self.ctx.metadata_string("round.tonearest").into());
+        }
+        all.push(self.ctx.metadata_string("fpexcept.strict").into());
+        self.intrinsic(name, types, &all)
+    }
+
+    fn constrained_fcmp(
+        &self,
+        op: FCmp,
+        a: FloatValue<'ctx>,
+        b: FloatValue<'ctx>,
+    ) -> IntValue<'ctx> {
+        let (name, pred) = match op {
+            FCmp::Eq => ("fcmp", "oeq"),
+            FCmp::Lt => ("fcmp", "olt"),
+            FCmp::Le => ("fcmp", "ole"),
+            FCmp::Uno => ("fcmp", "uno"),
+            FCmp::SigLt => ("fcmps", "olt"),
+            FCmp::SigLe => ("fcmps", "ole"),
+        };
+        let name = format!("llvm.experimental.constrained.{name}");
+        let pred = self.ctx.metadata_string(pred).into();
+        let except = self.ctx.metadata_string("fpexcept.strict").into();
+        self.intrinsic(
+            &name,
+            &[a.get_type().into()],
+            &[a.into(), b.into(), pred, except],
+        )
+        .into_int_value()
+    }
+
+    /// A runtime helper that only touches the floating-point environment: declared
+    /// `memory(inaccessiblemem: …)` (where LLVM keeps the FP environment), so calls to it
+    /// order with the constrained operations but leave the guest state in registers.
+    fn fenv_helper(
+        &self,
+        name: &str,
+        ret: Option<IntType<'ctx>>,
+        params: &[inkwell::types::BasicMetadataTypeEnum<'ctx>],
+        effects: u64,
+    ) -> inkwell::values::FunctionValue<'ctx> {
+        use inkwell::attributes::{Attribute, AttributeLoc};
+        if let Some(f) = self.module.get_function(name) {
+            return f;
+        }
+        let f = self.helper(name, ret, params);
+        let memory = self
+            .ctx
+            .create_enum_attribute(Attribute::get_named_enum_kind_id("memory"), effects);
+        f.add_attribute(AttributeLoc::Function, memory);
+        for name in ["nounwind", "willreturn", "nosync", "nofree"] {
+            let a = self
+                .ctx
+                .create_enum_attribute(Attribute::get_named_enum_kind_id(name), 0);
+            f.add_attribute(AttributeLoc::Function, a);
+        }
+        f
     }
 
     /// Host pointer for a guest address: `mem + (addr & mask)`.
@@ -402,20 +480,29 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
     fn fbin(&mut self, op: FBin, w: FW, a: Self::I, b: Self::I) -> Self::I {
         let a = self.to_float(w, a);
         let b = self.to_float(w, b);
-        let r = match op {
-            FBin::Add => ok(self.b.build_float_add(a, b, "")),
-            FBin::Sub => ok(self.b.build_float_sub(a, b, "")),
-            FBin::Mul => ok(self.b.build_float_mul(a, b, "")),
-            FBin::Div => ok(self.b.build_float_div(a, b, "")),
+        let name = match op {
+            FBin::Add => "llvm.experimental.constrained.fadd",
+            FBin::Sub => "llvm.experimental.constrained.fsub",
+            FBin::Mul => "llvm.experimental.constrained.fmul",
+            FBin::Div => "llvm.experimental.constrained.fdiv",
         };
-        self.bits_of_float(w, r)
+        let r = self.constrained(
+            name,
+            &[self.float_ty(w).into()],
+            &[a.into(), b.into()],
+            true,
+        );
+        self.bits_of_float(w, r.into_float_value())
     }
     fn fsqrt(&mut self, w: FW, a: Self::I) -> Self::I {
         let a = self.to_float(w, a);
-        let r = self
-            .intrinsic("llvm.sqrt", &[self.float_ty(w).into()], &[a.into()])
-            .into_float_value();
-        self.bits_of_float(w, r)
+        let r = self.constrained(
+            "llvm.experimental.constrained.sqrt",
+            &[self.float_ty(w).into()],
+            &[a.into()],
+            true,
+        );
+        self.bits_of_float(w, r.into_float_value())
     }
     fn ffma(&mut self, w: FW, a: Self::I, b: Self::I, c: Self::I) -> Self::I {
         let (a, b, c) = (
@@ -423,57 +510,85 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
             self.to_float(w, b),
             self.to_float(w, c),
         );
-        let r = self
-            .intrinsic(
-                "llvm.fma",
-                &[self.float_ty(w).into()],
-                &[a.into(), b.into(), c.into()],
-            )
-            .into_float_value();
-        self.bits_of_float(w, r)
+        let r = self.constrained(
+            "llvm.experimental.constrained.fma",
+            &[self.float_ty(w).into()],
+            &[a.into(), b.into(), c.into()],
+            true,
+        );
+        self.bits_of_float(w, r.into_float_value())
     }
     fn fcmp(&mut self, op: FCmp, w: FW, a: Self::I, b: Self::I) -> Self::B {
         let (a, b) = (self.to_float(w, a), self.to_float(w, b));
-        let p = match op {
-            FCmp::Eq => FloatPredicate::OEQ,
-            FCmp::Lt => FloatPredicate::OLT,
-            FCmp::Le => FloatPredicate::OLE,
-            FCmp::Uno => FloatPredicate::UNO,
-        };
-        ok(self.b.build_float_compare(p, a, b, ""))
+        self.constrained_fcmp(op, a, b)
     }
     fn fround(&mut self, w: FW, a: Self::I, rm: Round) -> Self::I {
         let a = self.to_float(w, a);
+        // These never raise inexact (x86: roundsd with the precision exception
+        // suppressed; ties-away has no instruction and becomes a call to libm's `round`).
         let name = match rm {
-            Round::Rne => "llvm.roundeven",
-            Round::Rtz => "llvm.trunc",
-            Round::Rdn => "llvm.floor",
-            Round::Rup => "llvm.ceil",
-            Round::Rmm => "llvm.round",
+            Round::Rne => "llvm.experimental.constrained.roundeven",
+            Round::Rtz => "llvm.experimental.constrained.trunc",
+            Round::Rdn => "llvm.experimental.constrained.floor",
+            Round::Rup => "llvm.experimental.constrained.ceil",
+            Round::Rmm => "llvm.experimental.constrained.round",
         };
-        let r = self
-            .intrinsic(name, &[self.float_ty(w).into()], &[a.into()])
-            .into_float_value();
-        self.bits_of_float(w, r)
+        let r = self.constrained(name, &[self.float_ty(w).into()], &[a.into()], false);
+        self.bits_of_float(w, r.into_float_value())
     }
     fn fcvt_to_int(&mut self, w: FW, a: Self::I, bits: u32, signed: bool) -> Self::I {
-        let a = self.to_float(w, a);
+        // Saturate without ever converting an out-of-range value (which would raise
+        // invalid): convert 0 instead and pick the bound.
+        let ft = self.float_ty(w);
+        let f = self.to_float(w, a);
+        let (lo, lo_inclusive, hi) = match (bits, signed) {
+            (32, true) => (-(2f64.powi(31)), true, 2f64.powi(31)),
+            (64, true) => (-(2f64.powi(63)), true, 2f64.powi(63)),
+            (32, false) => (-1.0, false, 2f64.powi(32)),
+            _ => (-1.0, false, 2f64.powi(64)),
+        };
+        let lo_c = ft.const_float(lo);
+        let hi_c = ft.const_float(hi);
+        let above_lo = if lo_inclusive {
+            self.constrained_fcmp(FCmp::Le, lo_c, f)
+        } else {
+            self.constrained_fcmp(FCmp::Lt, lo_c, f)
+        };
+        let below_hi = self.constrained_fcmp(FCmp::Lt, f, hi_c);
+        let fits = ok(self.b.build_and(above_lo, below_hi, ""));
+        let safe = ok(self.b.build_select(fits, f, ft.const_zero(), "")).into_float_value();
         let t = self.int_ty(bits);
         let name = if signed {
-            "llvm.fptosi.sat"
+            "llvm.experimental.constrained.fptosi"
         } else {
-            "llvm.fptoui.sat"
+            "llvm.experimental.constrained.fptoui"
         };
-        let r = self
-            .intrinsic(name, &[t.into(), self.float_ty(w).into()], &[a.into()])
+        let v = self
+            .constrained(name, &[t.into(), ft.into()], &[safe.into()], false)
             .into_int_value();
-        if bits == 64 {
-            r
+        let v = if bits == 64 {
+            v
         } else if signed {
-            ok(self.b.build_int_s_extend(r, self.i64t, ""))
+            ok(self.b.build_int_s_extend(v, self.i64t, ""))
         } else {
-            ok(self.b.build_int_z_extend(r, self.i64t, ""))
-        }
+            ok(self.b.build_int_z_extend(v, self.i64t, ""))
+        };
+        let (min, max) = match (bits, signed) {
+            (32, true) => (i32::MIN as i64 as u64, i32::MAX as u64),
+            (32, false) => (0, u32::MAX as u64),
+            (_, true) => (i64::MIN as u64, i64::MAX as u64),
+            _ => (0, u64::MAX),
+        };
+        let negative = self.constrained_fcmp(FCmp::Lt, f, ft.const_zero());
+        let (min, max) = (
+            self.i64t.const_int(min, false),
+            self.i64t.const_int(max, false),
+        );
+        let bound = ok(self.b.build_select(negative, min, max, "")).into_int_value();
+        let nan = self.constrained_fcmp(FCmp::Uno, f, f);
+        let bound =
+            ok(self.b.build_select(nan, self.i64t.const_zero(), bound, "")).into_int_value();
+        ok(self.b.build_select(fits, v, bound, "")).into_int_value()
     }
     fn fcvt_from_int(&mut self, w: FW, a: Self::I, bits: u32, signed: bool) -> Self::I {
         let v = if bits < 64 {
@@ -481,21 +596,88 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
         } else {
             a
         };
-        let r = if signed {
-            ok(self.b.build_signed_int_to_float(v, self.float_ty(w), ""))
+        let name = if signed {
+            "llvm.experimental.constrained.sitofp"
         } else {
-            ok(self.b.build_unsigned_int_to_float(v, self.float_ty(w), ""))
+            "llvm.experimental.constrained.uitofp"
         };
-        self.bits_of_float(w, r)
+        let r = self.constrained(
+            name,
+            &[self.float_ty(w).into(), v.get_type().into()],
+            &[v.into()],
+            true,
+        );
+        self.bits_of_float(w, r.into_float_value())
     }
     fn fcvt_float(&mut self, from: FW, to: FW, a: Self::I) -> Self::I {
         let a = self.to_float(from, a);
+        let types = [self.float_ty(to).into(), self.float_ty(from).into()];
         let r = match (from, to) {
-            (FW::D, FW::S) => ok(self.b.build_float_trunc(a, self.float_ty(to), "")),
-            (FW::S, FW::D) => ok(self.b.build_float_ext(a, self.float_ty(to), "")),
+            (FW::D, FW::S) => self
+                .constrained(
+                    "llvm.experimental.constrained.fptrunc",
+                    &types,
+                    &[a.into()],
+                    true,
+                )
+                .into_float_value(),
+            (FW::S, FW::D) => self
+                .constrained(
+                    "llvm.experimental.constrained.fpext",
+                    &types,
+                    &[a.into()],
+                    false,
+                )
+                .into_float_value(),
             _ => a,
         };
         self.bits_of_float(to, r)
+    }
+    fn host_fflags(&mut self, clear: bool) -> Self::I {
+        // Reading only: LLVM may drop or merge reads no operation separates.
+        let (name, effects) = if clear {
+            (helpers::FFLAGS_TAKE, FENV_READ_WRITE)
+        } else {
+            (helpers::FFLAGS, FENV_READ)
+        };
+        let h = self.fenv_helper(name, Some(self.i64t), &[], effects);
+        ok(self.b.build_call(h, &[], ""))
+            .try_as_basic_value()
+            .expect_basic("value")
+            .into_int_value()
+    }
+    fn fraise(&mut self, op: FOp, w: FW, frm: Self::I, args: [Self::I; 3], keep: Self::I) {
+        let i32t = self.ctx.i32_type();
+        let h = self.fenv_helper(
+            helpers::FRAISE,
+            None,
+            &[
+                i32t.into(),
+                i32t.into(),
+                self.i64t.into(),
+                self.i64t.into(),
+                self.i64t.into(),
+                self.i64t.into(),
+                self.i64t.into(),
+            ],
+            FENV_READ_WRITE,
+        );
+        let op = i32t.const_int(op.code() as u64, false);
+        let w = i32t.const_int(w.bits() as u64, false);
+        let [a, b, c] = args;
+        ok(self.b.build_call(
+            h,
+            &[
+                op.into(),
+                w.into(),
+                frm.into(),
+                a.into(),
+                b.into(),
+                c.into(),
+                keep.into(),
+            ],
+            "",
+        ));
     }
 
     fn csr_read(&mut self, n: u16) -> Option<Self::I> {

@@ -27,7 +27,7 @@ use inkwell::values::{FunctionValue, IntValue, PointerValue};
 use inkwell::{AddressSpace, IntPredicate};
 
 use crate::discover::{flow, Flow, Function, Program};
-use crate::rv::exec::exec;
+use crate::rv::exec::{exec, is_quiet_compare, quiet_compare};
 use crate::sem::Trap;
 use crate::state::offsets;
 
@@ -51,6 +51,15 @@ pub mod helpers {
     /// `u64 (RvState*)`: a signal arrived (`RvState::signal_poll` set) — run handlers;
     /// non-zero if they changed the guest state (the caller must leave, not continue).
     pub const POLL: &str = "vmx_rt_poll";
+    /// `i64 ()`: the host's accrued floating-point exception flags as RISC-V `fflags`
+    /// bits.
+    pub const FFLAGS: &str = "vmx_rt_fflags";
+    /// `i64 ()`: the same, and clear them.
+    pub const FFLAGS_TAKE: &str = "vmx_rt_fflags_take";
+    /// `void (i32 op, i32 width, i64 frm, i64 a, i64 b, i64 c, i64 keep)`: set the host's
+    /// accrued flags to `keep` plus those of `op` (`sem::FOp::code`) on floats of `width`
+    /// bits rounded in mode `frm`.
+    pub const FRAISE: &str = "vmx_rt_fraise";
 }
 
 /// The host symbol of the translated function for guest `pc`.
@@ -131,6 +140,13 @@ pub fn declare_guest_fn<'ctx>(
     f.add_attribute(inkwell::attributes::AttributeLoc::Param(0), noalias);
     f.add_attribute(inkwell::attributes::AttributeLoc::Param(1), noalias);
     f.add_attribute(inkwell::attributes::AttributeLoc::Function, nounwind);
+    // Floating point goes through constrained intrinsics: the exception flags the host
+    // accrues are the guest's.
+    let strictfp = ctx.create_enum_attribute(
+        inkwell::attributes::Attribute::get_named_enum_kind_id("strictfp"),
+        0,
+    );
+    f.add_attribute(inkwell::attributes::AttributeLoc::Function, strictfp);
     f
 }
 
@@ -224,10 +240,23 @@ impl<'ctx> FnBuilder<'ctx, '_> {
         for blk in &guest.blocks {
             self.b.position_at_end(self.blocks[&blk.start]);
             let mut terminated = false;
-            for &(pc, insn) in &blk.insns {
+            let mut fused = 0;
+            for (k, &(pc, insn)) in blk.insns.iter().enumerate() {
                 self.pc = pc;
                 self.pending = None;
                 self.count_retired()?;
+                if fused > 0 {
+                    // Part of a fused sequence already emitted.
+                    fused -= 1;
+                    continue;
+                }
+                if let [_, (_, cmp), (_, restore), ..] = blk.insns[k..] {
+                    if is_quiet_compare(&insn, &cmp, &restore) {
+                        quiet_compare(self, &insn, &cmp);
+                        fused = 2;
+                        continue;
+                    }
+                }
                 exec(self, &insn);
                 let next = pc + insn.len as u64;
                 terminated = self.finish_insn(flow(&insn, pc), pc, next)?;

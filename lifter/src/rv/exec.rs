@@ -10,6 +10,8 @@ use crate::sem::Sem;
 mod a;
 mod base;
 pub(crate) mod fp;
+
+pub use fp::{is_quiet_compare, quiet_compare};
 mod m;
 mod zb;
 

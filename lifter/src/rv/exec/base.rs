@@ -189,6 +189,13 @@ pub(crate) fn read_csr<S: Sem>(s: &mut S, n: u16) -> Option<S::I> {
     match n {
         csr::FFLAGS | csr::FRM | csr::FCSR => {
             let fcsr = s.csr_read(csr::FCSR)?;
+            // The accrued flags: what fcsr holds plus what the host raised since.
+            let fcsr = if n == csr::FRM {
+                fcsr
+            } else {
+                let host = s.host_fflags(false);
+                s.or(fcsr, host)
+            };
             Some(match n {
                 csr::FFLAGS => {
                     let m = s.imm(0x1f);
@@ -220,6 +227,10 @@ fn write_csr<S: Sem>(s: &mut S, n: u16, v: S::I) -> bool {
     let Some(old) = s.csr_read(csr::FCSR) else {
         return false;
     };
+    if n != csr::FRM {
+        // The flags are replaced: drop the ones the host accrued.
+        s.host_fflags(true);
+    }
     let keep = s.imm(!mask & 0xff);
     let old = s.and(old, keep);
     let sh = s.imm(shift);

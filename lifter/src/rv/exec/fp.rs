@@ -35,13 +35,24 @@
 //!   against an exact model (`runtime/tests/fp_rounding.rs`), not proven.
 //! - `frm` values 5..7 are reserved: a dynamic-rounding instruction traps as illegal
 //!   before any of this runs.
-//! - Accrued exception flags are not modelled (`fflags` reads what software wrote).
 //!
 //! Conversions to integer honour every rounding mode through [`Sem::fround`].
+//!
+//! # Exception flags
+//!
+//! The accrued flags are the host FPU's (see [`Sem::host_fflags`]): the primitives an
+//! instruction is made of raise exactly its IEEE flags when rounding to nearest-even, so
+//! nothing is computed for them on the hot path. Three cases are patched up here:
+//! - the directed roundings, whose exact-path arithmetic raises flags of its own: they
+//!   are dropped and the operation is repeated on the host in the instruction's mode
+//!   for its flags ([`Sem::fraise`]; overflow and tininess depend on the mode);
+//! - conversions to integers: invalid when the rounded value does not fit (NaN
+//!   included), inexact otherwise when rounding changed the value;
+//! - `flt`/`fle` are signalling comparisons, `feq`, `fmin`/`fmax` quiet ones.
 
 use super::{addr, base::read_csr, sext32};
 use crate::rv::insn::{csr, Insn, Op, RM_DYN};
-use crate::sem::{Cmp, FBin, FCmp, Round, Sem, Trap, FW};
+use crate::sem::{fflag, Cmp, FBin, FCmp, FOp, Round, Sem, Trap, FW};
 
 const BOX: u64 = 0xffff_ffff_0000_0000;
 
@@ -80,7 +91,8 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             let b = read_f(s, i.rs2, w);
             let rne = move |s: &mut S| s.fbin(op, w, a, b);
             let exact = move |s: &mut S| exact_bin(s, op, w, a, b);
-            let Some(v) = rounded(s, i.rm, rne, exact) else {
+            let raise = (fop(op), w, [a, b, a]);
+            let Some(v) = rounded(s, i.rm, rne, exact, raise) else {
                 return s.trap(Trap::Illegal);
             };
             let v = canonicalize(s, w, v);
@@ -90,7 +102,7 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             let a = read_f(s, i.rs1, w);
             let rne = move |s: &mut S| s.fsqrt(w, a);
             let exact = move |s: &mut S| exact_sqrt(s, w, a);
-            let Some(v) = rounded(s, i.rm, rne, exact) else {
+            let Some(v) = rounded(s, i.rm, rne, exact, (FOp::Sqrt, w, [a, a, a])) else {
                 return s.trap(Trap::Illegal);
             };
             let v = canonicalize(s, w, v);
@@ -109,9 +121,10 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             }
             let rne = move |s: &mut S| s.ffma(w, a, b, c);
             let exact = move |s: &mut S| exact_fma(s, w, a, b, c);
-            let Some(v) = rounded(s, i.rm, rne, exact) else {
+            let Some(v) = rounded(s, i.rm, rne, exact, (FOp::Fma, w, [a, b, c])) else {
                 return s.trap(Trap::Illegal);
             };
+            fma_invalid_product(s, w, a, b, c);
             let v = canonicalize(s, w, v);
             write_f(s, i.rd, w, v);
         }
@@ -146,10 +159,11 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             write_f(s, i.rd, w, v);
         }
         FeqS | FeqD | FltS | FltD | FleS | FleD => {
+            // feq is a quiet comparison, flt and fle signalling ones.
             let op = match i.op {
                 FeqS | FeqD => FCmp::Eq,
-                FltS | FltD => FCmp::Lt,
-                _ => FCmp::Le,
+                FltS | FltD => FCmp::SigLt,
+                _ => FCmp::SigLe,
             };
             let a = read_f(s, i.rs1, w);
             let b = read_f(s, i.rs2, w);
@@ -179,6 +193,16 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             let is_nan = s.fcmp(FCmp::Uno, w, a, a);
             let max = s.imm(max);
             let v = s.select(is_nan, max, v);
+            // Invalid when the rounded value does not fit (NaN included), else inexact
+            // when rounding changed it; never both.
+            let fits = fits_int(s, w, r, bits, signed);
+            let same = s.fcmp(FCmp::Eq, w, r, a);
+            let nv = s.imm(fflag::NV);
+            let nx = s.imm(fflag::NX);
+            let zero = s.imm(0);
+            let inexact = s.select(same, zero, nx);
+            let flags = s.select(fits, inexact, nv);
+            accrue(s, flags);
             // 32-bit results, signed or not, are sign-extended into the register.
             let v = if bits == 32 { sext32(s, v) } else { v };
             s.set_xreg(i.rd, v);
@@ -192,7 +216,8 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
                 rne(s)
             } else {
                 let exact = move |s: &mut S| exact_from_int(s, w, a, bits, signed);
-                let Some(v) = rounded(s, i.rm, rne, exact) else {
+                let raise = (FOp::FromInt { bits, signed }, w, [a, a, a]);
+                let Some(v) = rounded(s, i.rm, rne, exact, raise) else {
                     return s.trap(Trap::Illegal);
                 };
                 v
@@ -203,7 +228,7 @@ pub(super) fn exec<S: Sem>(s: &mut S, i: &Insn) {
             let a = read_f(s, i.rs1, FW::D);
             let rne = move |s: &mut S| s.fcvt_float(FW::D, FW::S, a);
             let exact = move |s: &mut S| narrow(s, a, None, None);
-            let Some(v) = rounded(s, i.rm, rne, exact) else {
+            let Some(v) = rounded(s, i.rm, rne, exact, (FOp::Narrow, FW::S, [a, a, a])) else {
                 return s.trap(Trap::Illegal);
             };
             let v = canonicalize(s, FW::S, v);
@@ -307,6 +332,112 @@ fn canonicalize<S: Sem>(s: &mut S, w: FW, v: S::I) -> S::I {
     s.select(is_nan, nan, v)
 }
 
+/// GCC's quiet comparison (`isless`, `islessequal`, and the NaN checks before `sqrt`)
+/// under its default `-ftrapping-math`: `frflags t; flt/fle r, a, b; fsflags t`. The
+/// flags end as they began, so a backend may run the three as one ([`quiet_compare`])
+/// instead of reading, raising and restoring the host's flags.
+pub fn is_quiet_compare(read: &Insn, cmp: &Insn, restore: &Insn) -> bool {
+    let t = read.rd;
+    read.op == Op::Csrrs
+        && read.csr == csr::FFLAGS
+        && read.rs1 == 0
+        && t != 0
+        && matches!(cmp.op, Op::FltS | Op::FltD | Op::FleS | Op::FleD)
+        && cmp.rd != t
+        && restore.op == Op::Csrrw
+        && restore.csr == csr::FFLAGS
+        && restore.rs1 == t
+        && restore.rd == 0
+}
+
+/// The effect of an [`is_quiet_compare`] sequence: `t` gets the flags, `r` the ordered
+/// comparison, computed on the bits without touching the flags.
+pub fn quiet_compare<S: Sem>(s: &mut S, read: &Insn, cmp: &Insn) {
+    let Some(flags) = read_csr(s, csr::FFLAGS) else {
+        return s.trap(Trap::Illegal);
+    };
+    s.set_xreg(read.rd, flags);
+    let w = width(cmp.op);
+    let a = read_f(s, cmp.rs1, w);
+    let b = read_f(s, cmp.rs2, w);
+    let or_equal = matches!(cmp.op, Op::FleS | Op::FleD);
+    let v = silent_less(s, w, a, b, or_equal);
+    let v = s.bool_to_int(v);
+    s.set_xreg(cmp.rd, v);
+}
+
+/// `a < b` (or `a <= b`), false for NaNs, from the bits alone: no flags raised.
+fn silent_less<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I, or_equal: bool) -> S::B {
+    let inf = match w {
+        FW::S => 0x7f80_0000,
+        FW::D => 0x7ff0_0000_0000_0000,
+    };
+    let ma = magnitude(s, w, a);
+    let mb = magnitude(s, w, b);
+    let inf = s.imm(inf);
+    let a_nan = s.cmp(Cmp::Ltu, inf, ma);
+    let b_nan = s.cmp(Cmp::Ltu, inf, mb);
+    let nan = s.bool_or(a_nan, b_nan);
+    // Order-preserving keys: negative values get their magnitude bits flipped, then the
+    // keys compare as signed integers (-0 just below +0: zeros are handled apart).
+    let key = |s: &mut S, v: S::I, m: S::I| {
+        let v = s.sext(v, w.bits());
+        let neg = s.cmp(Cmp::Ne, v, m);
+        let magnitude_bits = s.imm(!w.sign_bit() & mask(w));
+        let flipped = s.xor(v, magnitude_bits);
+        s.select(neg, flipped, v)
+    };
+    let ka = key(s, a, ma);
+    let kb = key(s, b, mb);
+    let less = s.cmp(Cmp::Lt, ka, kb);
+    let both = s.or(ma, mb);
+    let zero = s.imm(0);
+    let zeros = s.cmp(Cmp::Eq, both, zero);
+    let result = if or_equal {
+        let eq = s.cmp(Cmp::Eq, ka, kb);
+        let le = s.bool_or(less, eq);
+        s.bool_or(le, zeros)
+    } else {
+        // Two zeros are equal, not less.
+        let z = s.bool_to_int(zeros);
+        let not_zeros = s.cmp(Cmp::Eq, z, zero);
+        s.bool_and(less, not_zeros)
+    };
+    let r = s.bool_to_int(result);
+    let n = s.bool_to_int(nan);
+    let ordered = s.cmp(Cmp::Eq, n, zero);
+    let r1 = s.cmp(Cmp::Ne, r, zero);
+    s.bool_and(r1, ordered)
+}
+
+/// RISC-V raises invalid for `inf * 0 + c` even when `c` is a quiet NaN (IEEE leaves
+/// that case open; x86 does not raise it): add the flag then.
+fn fma_invalid_product<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I, c: S::I) {
+    let c_nan = s.fcmp(FCmp::Uno, w, c, c);
+    let cold = move |s: &mut S| {
+        let inf_bits = match w {
+            FW::S => 0x7f80_0000,
+            FW::D => 0x7ff0_0000_0000_0000,
+        };
+        let ma = magnitude(s, w, a);
+        let mb = magnitude(s, w, b);
+        let inf = s.imm(inf_bits);
+        let zero = s.imm(0);
+        let a_inf = s.cmp(Cmp::Eq, ma, inf);
+        let b_inf = s.cmp(Cmp::Eq, mb, inf);
+        let a_zero = s.cmp(Cmp::Eq, ma, zero);
+        let b_zero = s.cmp(Cmp::Eq, mb, zero);
+        let ab = s.bool_and(a_inf, b_zero);
+        let ba = s.bool_and(b_inf, a_zero);
+        let invalid = s.bool_or(ab, ba);
+        let nv = s.imm(fflag::NV);
+        let flags = s.select(invalid, nv, zero);
+        accrue(s, flags);
+        zero
+    };
+    s.if_else(c_nan, cold, |s| s.imm(0));
+}
+
 /// fmin/fmax (RISC-V 2.2+): a NaN operand yields the other operand, two NaNs the
 /// canonical NaN, and -0 is smaller than +0.
 fn min_max<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I, max: bool) -> S::I {
@@ -394,6 +525,30 @@ fn round_to_integral<S: Sem>(s: &mut S, w: FW, a: S::I, rm: u8) -> Option<S::I> 
     Some(v)
 }
 
+/// Whether the integral value `r` (or NaN) fits an integer of `bits` bits: false for
+/// NaN. The bounds are powers of two, exact in both widths.
+fn fits_int<S: Sem>(s: &mut S, w: FW, r: S::I, bits: u32, signed: bool) -> S::B {
+    let (lo, lo_inclusive, hi) = match (bits, signed) {
+        (32, true) => (-(2f64.powi(31)), true, 2f64.powi(31)),
+        (64, true) => (-(2f64.powi(63)), true, 2f64.powi(63)),
+        (32, false) => (-1.0, false, 2f64.powi(32)),
+        _ => (-1.0, false, 2f64.powi(64)),
+    };
+    let bits_of = |v: f64| match w {
+        FW::S => (v as f32).to_bits() as u64,
+        FW::D => v.to_bits(),
+    };
+    let lo = s.imm(bits_of(lo));
+    let hi = s.imm(bits_of(hi));
+    let above_lo = if lo_inclusive {
+        s.fcmp(FCmp::Le, w, lo, r)
+    } else {
+        s.fcmp(FCmp::Lt, w, lo, r)
+    };
+    let below_hi = s.fcmp(FCmp::Lt, w, r, hi);
+    s.bool_and(above_lo, below_hi)
+}
+
 /// Whether the encoding of `op` has a rounding-mode field (else `rm` holds other bits).
 fn has_rm_field(op: Op) -> bool {
     use Op::*;
@@ -440,10 +595,30 @@ fn has_rm_field(op: Op) -> bool {
 
 // ---- rounding modes other than round-to-nearest-even (see the module doc) ----
 
+/// The operation [`Sem::fraise`] repeats for the exception flags of a directed rounding.
+type Raise<I> = (FOp, FW, [I; 3]);
+
+fn fop(op: FBin) -> FOp {
+    match op {
+        FBin::Add => FOp::Add,
+        FBin::Sub => FOp::Sub,
+        FBin::Mul => FOp::Mul,
+        FBin::Div => FOp::Div,
+    }
+}
+
+/// Add `flags` to the accrued exception flags (backends without `fcsr` ignore them).
+fn accrue<S: Sem>(s: &mut S, flags: S::I) {
+    if let Some(fcsr) = s.csr_read(csr::FCSR) {
+        let v = s.or(fcsr, flags);
+        s.csr_write(csr::FCSR, v);
+    }
+}
+
 /// Round with the instruction's mode: `rne` is the host operation (round to nearest,
-/// ties to even); `exact` describes the exact result for the other modes. `None` for a
-/// reserved static mode.
-fn rounded<S, R, X>(s: &mut S, rm: u8, rne: R, exact: X) -> Option<S::I>
+/// ties to even); `exact` describes the exact result for the other modes, whose flags
+/// `raise` repeats on the host. `None` for a reserved static mode.
+fn rounded<S, R, X>(s: &mut S, rm: u8, rne: R, exact: X, raise: Raise<S::I>) -> Option<S::I>
 where
     S: Sem,
     R: Fn(&mut S) -> S::I + Copy,
@@ -454,16 +629,19 @@ where
         if mode == Round::Rne {
             return Some(rne(s));
         }
-        let x = exact(s);
-        let c = locate(s, &x);
-        return Some(pick(s, &x, &c, mode, x.r));
+        let frm = s.imm(rm as u64);
+        return Some(with_mode_flags(s, frm, raise, |s| {
+            let x = exact(s);
+            let c = locate(s, &x);
+            pick(s, &x, &c, mode, x.r)
+        }));
     }
     let frm = read_csr(s, csr::FRM)?;
-    Some(rounded_dyn(s, frm, rne, exact))
+    Some(rounded_dyn(s, frm, rne, exact, raise))
 }
 
 /// [`rounded`] in the dynamic mode `frm` (a value: 0 RNE, 1 RTZ, 2 RDN, 3 RUP, 4 RMM).
-fn rounded_dyn<S, R, X>(s: &mut S, frm: S::I, rne: R, exact: X) -> S::I
+fn rounded_dyn<S, R, X>(s: &mut S, frm: S::I, rne: R, exact: X, raise: Raise<S::I>) -> S::I
 where
     S: Sem,
     R: Fn(&mut S) -> S::I + Copy,
@@ -472,19 +650,36 @@ where
     let zero = s.imm(0);
     let not_rne = s.cmp(Cmp::Ne, frm, zero);
     let cold = move |s: &mut S| {
-        let x = exact(s);
-        let c = locate(s, &x);
-        // (frm 5..7 trapped in `exec`.)
-        let mut v = rne(s);
-        for (n, mode) in Round::ALL.iter().enumerate().skip(1) {
-            let r = pick(s, &x, &c, *mode, v);
-            let k = s.imm(n as u64);
-            let is = s.cmp(Cmp::Eq, frm, k);
-            v = s.select(is, r, v);
-        }
-        v
+        with_mode_flags(s, frm, raise, |s| {
+            let x = exact(s);
+            let c = locate(s, &x);
+            // (frm 5..7 trapped in `exec`.)
+            let mut v = rne(s);
+            for (n, mode) in Round::ALL.iter().enumerate().skip(1) {
+                let r = pick(s, &x, &c, *mode, v);
+                let k = s.imm(n as u64);
+                let is = s.cmp(Cmp::Eq, frm, k);
+                v = s.select(is, r, v);
+            }
+            v
+        })
     };
     s.if_else(not_rne, cold, rne)
+}
+
+/// Compute a directed rounding with `body` (whose many host operations raise flags that
+/// are not the instruction's), then give the instruction exactly the flags of `raise`
+/// in mode `frm`: they differ from round-to-nearest's near overflow and underflow.
+fn with_mode_flags<S: Sem>(
+    s: &mut S,
+    frm: S::I,
+    (op, w, args): Raise<S::I>,
+    body: impl FnOnce(&mut S) -> S::I,
+) -> S::I {
+    let before = s.host_fflags(true);
+    let v = body(s);
+    s.fraise(op, w, frm, args, before);
+    v
 }
 
 /// The exact result `x` of an operation, described relative to `r`, a value of
@@ -984,10 +1179,11 @@ fn exact_fma<S: Sem>(s: &mut S, w: FW, a: S::I, b: S::I, c: S::I) -> Exact<S::I>
     let none = s.bool_and(e_zero, t_zero);
     let lost = s.bool_and(lost, none);
     let t = s.select(lost, sticky, t);
-    // c dominates a tiny product.
+    // A finite c dominates a tiny product (an infinite one makes the result exact).
     let c_rules = s.bool_to_int(c_small);
     let c_rules = s.cmp(Cmp::Eq, c_rules, zero);
     let c_rules = s.bool_and(p_tiny, c_rules);
+    let c_rules = s.bool_and(c_rules, fc);
     let e = s.select(c_rules, zero, e);
     let t = s.select(c_rules, product, t);
     let e = overflowed(s, r, e, finite);
@@ -1040,20 +1236,20 @@ pub(crate) mod directed {
     pub(crate) fn bin<S: Sem>(s: &mut S, frm: S::I, op: FBin, w: FW, a: S::I, b: S::I) -> S::I {
         let rne = move |s: &mut S| s.fbin(op, w, a, b);
         let exact = move |s: &mut S| exact_bin(s, op, w, a, b);
-        rounded_dyn(s, frm, rne, exact)
+        rounded_dyn(s, frm, rne, exact, (fop(op), w, [a, b, a]))
     }
 
     pub(crate) fn sqrt<S: Sem>(s: &mut S, frm: S::I, w: FW, a: S::I) -> S::I {
         let rne = move |s: &mut S| s.fsqrt(w, a);
         let exact = move |s: &mut S| exact_sqrt(s, w, a);
-        rounded_dyn(s, frm, rne, exact)
+        rounded_dyn(s, frm, rne, exact, (FOp::Sqrt, w, [a, a, a]))
     }
 
     /// `a * b + c` with one rounding.
     pub(crate) fn fma<S: Sem>(s: &mut S, frm: S::I, w: FW, a: S::I, b: S::I, c: S::I) -> S::I {
         let rne = move |s: &mut S| s.ffma(w, a, b, c);
         let exact = move |s: &mut S| exact_fma(s, w, a, b, c);
-        rounded_dyn(s, frm, rne, exact)
+        rounded_dyn(s, frm, rne, exact, (FOp::Fma, w, [a, b, c]))
     }
 
     pub(crate) fn from_int<S: Sem>(
@@ -1069,13 +1265,14 @@ pub(crate) mod directed {
             return rne(s);
         }
         let exact = move |s: &mut S| exact_from_int(s, w, a, bits, signed);
-        rounded_dyn(s, frm, rne, exact)
+        let raise = (FOp::FromInt { bits, signed }, w, [a, a, a]);
+        rounded_dyn(s, frm, rne, exact, raise)
     }
 
     /// Double to single.
     pub(crate) fn narrow_d<S: Sem>(s: &mut S, frm: S::I, a: S::I) -> S::I {
         let rne = move |s: &mut S| s.fcvt_float(FW::D, FW::S, a);
         let exact = move |s: &mut S| narrow(s, a, None, None);
-        rounded_dyn(s, frm, rne, exact)
+        rounded_dyn(s, frm, rne, exact, (FOp::Narrow, FW::S, [a, a, a]))
     }
 }
