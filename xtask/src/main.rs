@@ -57,6 +57,13 @@ enum Task {
     /// Long differential fuzzing: exhaustive decoder sweep, then random instruction
     /// sequences under vmx (both engines) and qemu-riscv64 with fresh seeds.
     Fuzz(fuzz::FuzzArgs),
+    /// Build vmx and write its man pages (DIR/man/vmx*.1) and bash, zsh and fish
+    /// completions (DIR/completions/) from its CLI definition.
+    Man {
+        /// Where to write them [default: cargo's target directory].
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() {
@@ -70,6 +77,7 @@ fn main() {
         Task::Ci { skip } => ci(&skip),
         Task::Bench(args) => bench::bench(&args),
         Task::Fuzz(args) => fuzz::fuzz(&args),
+        Task::Man { out } => man(out),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -202,6 +210,25 @@ fn demo() -> Result<()> {
     run_shown(&mut run_cmd)?;
     println!("(took {})", fmt_duration(start.elapsed()));
     println!("== demo done: see `cargo xtask bench` for timings against native and qemu-riscv64");
+    Ok(())
+}
+
+/// `cargo xtask man`: vmx generates them itself (`vmx generate-docs`, hidden) from its clap
+/// definition; xtask cannot link the vmx crate (it must build before LLVM is installed).
+fn man(out: Option<std::path::PathBuf>) -> Result<()> {
+    run_shown(cargo().args(["build", "--release", "--bin", "vmx"]))?;
+    let out = match out {
+        Some(dir) => dir,
+        None => util::target_dir()?,
+    };
+    let mut generate = Command::new(util::vmx_bin()?);
+    generate.arg("generate-docs").arg("--out").arg(&out);
+    run_shown(&mut generate)?;
+    println!(
+        "man: try `man -l {}`; completions: source {} (bash), copy _vmx to a directory on $fpath (zsh), vmx.fish to ~/.config/fish/completions/",
+        rel(&out.join("man").join("vmx.1")),
+        rel(&out.join("completions").join("vmx.bash"))
+    );
     Ok(())
 }
 
