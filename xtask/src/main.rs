@@ -103,6 +103,11 @@ const PACKAGES: &[&str] = &[
     "libc6-dev",
     // The remote cache tier's tests start a real Redis on 127.0.0.1 (tests/cache.rs).
     "redis-server",
+    // Build-system integration (tests/build_systems.rs, docs/build-systems.md).
+    "make",
+    "cmake",
+    "ninja-build",
+    "meson",
 ];
 
 fn is_root() -> bool {
