@@ -125,8 +125,7 @@ struct ExecArgs {
     #[arg(
         value_name = "PROGRAM",
         required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
+        trailing_var_arg = true
     )]
     command: Vec<OsString>,
 }
