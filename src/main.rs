@@ -122,11 +122,7 @@ struct ExecArgs {
     translate: TranslateOpts,
     /// The program (an .aot file; a guest ELF for `vmx run` or --engine=interp) and its
     /// arguments.
-    #[arg(
-        value_name = "PROGRAM",
-        required = true,
-        trailing_var_arg = true
-    )]
+    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
 }
 

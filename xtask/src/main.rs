@@ -46,7 +46,8 @@ enum Task {
     Demo,
     /// Everything CI checks, in order, failing fast.
     Ci {
-        /// Leave out these steps (setup, fmt, clippy, build-samples, build-bzip2, build, test),
+        /// Leave out these steps (setup, fmt, clippy, build-samples, build-bzip2, build, man,
+        /// test),
         /// e.g. to resume after fixing one.
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
@@ -288,6 +289,11 @@ fn ci(skip: &[String]) -> Result<()> {
             action: Box::new(samples::build_bzip2),
         },
         cargo_step("build", &["build", "--release"]),
+        Step {
+            name: "man",
+            shows: "cargo xtask man".into(),
+            action: Box::new(|| man(None)),
+        },
         // --no-fail-fast: one failing test binary should not hide the others' results.
         cargo_step(
             "test",
