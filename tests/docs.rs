@@ -386,3 +386,58 @@ fn the_matcher_is_tolerant_only_where_it_says() {
     assert_eq!(s[3].unchecked.as_deref(), Some("needs root"));
     assert_eq!(s[4].unchecked.as_deref(), Some("why not"));
 }
+
+/// GitHub's anchor for a heading: lower case, punctuation other than `-` and `_`
+/// dropped, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn links_between_pages_resolve() {
+    let mut broken = Vec::new();
+    for page in PAGES.iter().chain(&["ARCHITECTURE.md"]) {
+        let path = root().join(page);
+        let text = fs::read_to_string(&path).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let Some(end) = rest.find(')') else { break };
+            let link = &rest[..end];
+            if link.contains("://") || link.starts_with("mailto:") || link.contains(' ') {
+                continue;
+            }
+            let (file, frag) = link.split_once('#').unwrap_or((link, ""));
+            let target = if file.is_empty() {
+                path.clone()
+            } else {
+                path.parent().unwrap().join(file)
+            };
+            if !target.exists() {
+                broken.push(format!("{page}: {link}: no such file"));
+                continue;
+            }
+            if !frag.is_empty() && target.extension().is_some_and(|e| e == "md") {
+                let target_text = fs::read_to_string(&target).unwrap();
+                let found = target_text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix('#'))
+                    .map(|h| anchor(h.trim_start_matches('#')))
+                    .any(|a| a == frag);
+                if !found {
+                    broken.push(format!("{page}: {link}: no such heading"));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}

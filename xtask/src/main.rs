@@ -180,8 +180,25 @@ fn setup() -> Result<()> {
             run_shown(Command::new("rustup").args(["component", "add", component]))?;
         }
     }
+    // The Cargo runner test (tests/build_systems.rs) cross-builds a Rust program for
+    // riscv64; without rustup it is skipped (visibly).
+    if util::have("rustup") {
+        let installed = Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for target in RUST_TARGETS {
+            if !installed.lines().any(|l| l.trim() == *target) {
+                run_shown(Command::new("rustup").args(["target", "add", target]))?;
+            }
+        }
+    }
     Ok(())
 }
+
+/// Rust standard libraries the tests cross-build with.
+const RUST_TARGETS: &[&str] = &["riscv64gc-unknown-linux-gnu"];
 
 fn demo() -> Result<()> {
     println!("== setting up");
