@@ -106,6 +106,8 @@ const PACKAGES: &[&str] = &[
     "redis-server",
     // Build-system integration (tests/build_systems.rs, docs/build-systems.md).
     "make",
+    // `file` is used by docs/running.md (every command in the docs runs: tests/docs.rs).
+    "file",
     "cmake",
     "ninja-build",
     "meson",
