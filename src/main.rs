@@ -3,13 +3,14 @@
 
 mod binfmt;
 mod cache_cmd;
+mod docgen;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context as _, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use vmx_aot_cache::cache::Source;
 use vmx_aot_cache::format::write_atomically;
 use vmx_runtime::engine::{self, EngineKind, RunConfig, StatsFormat};
@@ -19,11 +20,17 @@ use vmx_translator::{translate, Options, TranslateStats};
 /// Run foreign-ISA Linux programs on x86-64: translate them ahead of time with LLVM,
 /// then run the host code.
 #[derive(Parser)]
-#[command(name = "vmx", version, about, long_about = None)]
+#[command(name = "vmx", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The environment variables no option stands for, and where the guides are.
+const AFTER_HELP: &str = "\
+Every option can also be set by the VMX_* environment variable shown in the subcommand's
+help. VMX_LOG=debug (or error, warn, info, trace; tracing filter syntax) sets what vmx
+logs to stderr [default: warn]. Guides: docs/ in the vmx repository; `vmx help <command>`.";
 
 #[derive(Subcommand)]
 enum Command {
@@ -39,12 +46,23 @@ enum Command {
     Binfmt(binfmt::BinfmtArgs),
 }
 
+/// The CLI definition. Environment variables are named in the help, their values never
+/// shown: the help stays the same everywhere (docs/cli.md) and never prints secrets
+/// such as a password in VMX_CACHE_REMOTE.
+fn cli_command() -> clap::Command {
+    fn hide_env_values(cmd: clap::Command) -> clap::Command {
+        cmd.mut_args(|a| a.hide_env_values(true))
+            .mut_subcommands(hide_env_values)
+    }
+    hide_env_values(<Cli as clap::CommandFactory>::command())
+}
+
 #[derive(Args)]
 struct TranslateArgs {
     /// The guest executable (static riscv64 ELF).
     guest: PathBuf,
     /// Where to write the .aot file.
-    #[arg(short, long)]
+    #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
     /// Also write a Make/Ninja depfile naming the inputs of the output.
     #[arg(long, value_name = "FILE", env = "VMX_DEPFILE")]
@@ -59,13 +77,13 @@ struct TranslateArgs {
 #[derive(Args, Clone)]
 struct TranslateOpts {
     /// LLVM optimisation level (0-3).
-    #[arg(long = "opt-level", short = 'O', env = "VMX_OPT_LEVEL", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
+    #[arg(long = "opt-level", short = 'O', env = "VMX_OPT_LEVEL", value_name = "LEVEL", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
     opt_level: u8,
     /// Host CPU to generate code for ("native" or an LLVM CPU name such as x86-64-v3).
     #[arg(long, env = "VMX_CPU", default_value = "native")]
     cpu: String,
     /// A miss profile written by `vmx exec --profile-out`: pcs to translate as well.
-    #[arg(long, env = "VMX_PROFILE")]
+    #[arg(long, env = "VMX_PROFILE", value_name = "FILE")]
     profile: Option<PathBuf>,
 }
 
@@ -101,7 +119,7 @@ struct ExecArgs {
     #[arg(long, value_enum, env = "VMX_STATS", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     stats: Option<StatsArg>,
     /// Append the pcs the interpreter had to run to this file (a miss profile).
-    #[arg(long = "profile-out", env = "VMX_PROFILE_OUT")]
+    #[arg(long = "profile-out", env = "VMX_PROFILE_OUT", value_name = "FILE")]
     profile_out: Option<PathBuf>,
     /// Wait for gdb on 127.0.0.1:PORT before the first guest instruction (like
     /// qemu-user's -g; 0 picks a free port, printed on stderr).
@@ -109,8 +127,9 @@ struct ExecArgs {
     gdb: Option<u16>,
     #[command(flatten)]
     translate: TranslateOpts,
-    /// The program and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    /// The program (an .aot file; a guest ELF for `vmx run` or --engine=interp) and its
+    /// arguments.
+    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
 }
 
@@ -124,13 +143,19 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // Hidden, and kept out of the CLI definition it documents (and its completions).
+    if args.get(1).is_some_and(|a| a == "generate-docs") {
+        return docgen::main(&args[1..], cli_command());
+    }
     // Started by the kernel for a registered guest ELF (`vmx binfmt`): `vmx <guest> args…`.
-    let args = binfmt::rewrite_args(std::env::args_os().collect(), |a: &str| {
+    let args = binfmt::rewrite_args(args, |a: &str| {
         <Cli as clap::CommandFactory>::command()
             .find_subcommand(a)
             .is_some()
     });
-    let cli = Cli::parse_from(args);
+    let matches = cli_command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Translate(a) => cmd_translate(a),
         Command::Exec(a) => cmd_exec(a, None),

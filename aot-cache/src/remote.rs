@@ -9,8 +9,11 @@
 //! | `http://host[:port]/path`, `https://…` | WebDAV (nginx `dav_methods`, Apache `mod_dav`, …) |
 //!
 //! Entries are stored under `<prefix>/vmx/<key>.aot` as the same bytes as the local
-//! entry. What comes back from the remote is verified like a local entry before use, so
-//! a damaged or hostile store can cost a translation but never run bad code. In
+//! entry. What comes back from the remote is verified like a local entry before use
+//! (format, payload hash, the guest and options the key stands for), so a damaged or
+//! mixed-up store costs a translation, never runs the wrong code. There is no
+//! signature: anyone who can write to the store can make entries that pass, i.e. run
+//! code on every machine reading it, so writers must be trusted (docs/cache.md). In
 //! read-only mode (for untrusted jobs) nothing is ever written.
 //!
 //! opendal is asynchronous; a small current-thread tokio runtime, created on first use,

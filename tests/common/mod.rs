@@ -627,3 +627,65 @@ pub fn stats_field(stderr: &[u8], name: &str) -> u64 {
         .parse()
         .expect("number")
 }
+
+/// A scratch directory where programs run as a user would run them: `vmx` (the binary
+/// under test) first on `PATH`, a private translation cache, `-O0` translations (half
+/// a second for glibc's `hello` instead of 15-30 s) and none of the caller's `VMX_*`
+/// settings. Used by the build-system and documentation tests.
+pub struct Sandbox {
+    pub dir: TempDir,
+    path: std::ffi::OsString,
+}
+
+impl Sandbox {
+    pub fn new(label: &str) -> Sandbox {
+        let dir = TempDir::new(label);
+        let bin = dir.join(".bin");
+        fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(vmx(), bin.join("vmx")).unwrap();
+        let mut paths = vec![bin];
+        if let Some(p) = std::env::var_os("PATH") {
+            paths.extend(std::env::split_paths(&p));
+        }
+        let path = std::env::join_paths(paths).unwrap();
+        Sandbox { dir, path }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `program` run in the sandbox directory with the sandbox's environment.
+    pub fn cmd(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("VMX_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.current_dir(self.path())
+            .env("PATH", &self.path)
+            .env("VMX_CACHE_DIR", self.dir.join(".cache/vmx"))
+            .env("VMX_OPT_LEVEL", "0")
+            .env("RUST_BACKTRACE", "0");
+        cmd
+    }
+
+    /// Runs `program args…` in the sandbox; panics unless it exits with `status`.
+    pub fn expect(&self, status: i32, program: &str, args: &[&str]) -> Outcome {
+        let mut cmd = self.cmd(program);
+        cmd.args(args);
+        let shown = show(&cmd);
+        let out =
+            run_with_timeout(&mut cmd, None, translate_timeout()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            out.status,
+            status,
+            "`{shown}` exited with {} (expected {status}):\n{}{}",
+            out.status,
+            out.stdout_text(),
+            out.stderr_text()
+        );
+        out
+    }
+}

@@ -46,7 +46,8 @@ enum Task {
     Demo,
     /// Everything CI checks, in order, failing fast.
     Ci {
-        /// Leave out these steps (setup, fmt, clippy, build-samples, build-bzip2, build, test),
+        /// Leave out these steps (setup, fmt, clippy, build-samples, build-bzip2, build, man,
+        /// test),
         /// e.g. to resume after fixing one.
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
@@ -57,6 +58,13 @@ enum Task {
     /// Long differential fuzzing: exhaustive decoder sweep, then random instruction
     /// sequences under vmx (both engines) and qemu-riscv64 with fresh seeds.
     Fuzz(fuzz::FuzzArgs),
+    /// Build vmx and write its man pages (DIR/man/vmx*.1) and bash, zsh and fish
+    /// completions (DIR/completions/) from its CLI definition.
+    Man {
+        /// Where to write them [default: cargo's target directory].
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() {
@@ -70,6 +78,7 @@ fn main() {
         Task::Ci { skip } => ci(&skip),
         Task::Bench(args) => bench::bench(&args),
         Task::Fuzz(args) => fuzz::fuzz(&args),
+        Task::Man { out } => man(out),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -97,6 +106,13 @@ const PACKAGES: &[&str] = &[
     "redis-server",
     // tests/gdb.rs drives it against `vmx exec -g`.
     "gdb-multiarch",
+    // Build-system integration (tests/build_systems.rs, docs/build-systems.md).
+    "make",
+    // `file` is used by docs/running.md (every command in the docs runs: tests/docs.rs).
+    "file",
+    "cmake",
+    "ninja-build",
+    "meson",
 ];
 
 fn is_root() -> bool {
@@ -168,8 +184,25 @@ fn setup() -> Result<()> {
             run_shown(Command::new("rustup").args(["component", "add", component]))?;
         }
     }
+    // The Cargo runner test (tests/build_systems.rs) cross-builds a Rust program for
+    // riscv64; without rustup it is skipped (visibly).
+    if util::have("rustup") {
+        let installed = Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for target in RUST_TARGETS {
+            if !installed.lines().any(|l| l.trim() == *target) {
+                run_shown(Command::new("rustup").args(["target", "add", target]))?;
+            }
+        }
+    }
     Ok(())
 }
+
+/// Rust standard libraries the tests cross-build with.
+const RUST_TARGETS: &[&str] = &["riscv64gc-unknown-linux-gnu"];
 
 fn demo() -> Result<()> {
     println!("== setting up");
@@ -204,6 +237,25 @@ fn demo() -> Result<()> {
     run_shown(&mut run_cmd)?;
     println!("(took {})", fmt_duration(start.elapsed()));
     println!("== demo done: see `cargo xtask bench` for timings against native and qemu-riscv64");
+    Ok(())
+}
+
+/// `cargo xtask man`: vmx generates them itself (`vmx generate-docs`, hidden) from its clap
+/// definition; xtask cannot link the vmx crate (it must build before LLVM is installed).
+fn man(out: Option<std::path::PathBuf>) -> Result<()> {
+    run_shown(cargo().args(["build", "--release", "--bin", "vmx"]))?;
+    let out = match out {
+        Some(dir) => dir,
+        None => util::target_dir()?,
+    };
+    let mut generate = Command::new(util::vmx_bin()?);
+    generate.arg("generate-docs").arg("--out").arg(&out);
+    run_shown(&mut generate)?;
+    println!(
+        "man: try `man -l {}`; completions: source {} (bash), copy _vmx to a directory on $fpath (zsh), vmx.fish to ~/.config/fish/completions/",
+        rel(&out.join("man").join("vmx.1")),
+        rel(&out.join("completions").join("vmx.bash"))
+    );
     Ok(())
 }
 
@@ -258,6 +310,11 @@ fn ci(skip: &[String]) -> Result<()> {
             action: Box::new(samples::build_bzip2),
         },
         cargo_step("build", &["build", "--release"]),
+        Step {
+            name: "man",
+            shows: "cargo xtask man".into(),
+            action: Box::new(|| man(None)),
+        },
         // --no-fail-fast: one failing test binary should not hide the others' results.
         cargo_step(
             "test",
