@@ -256,7 +256,7 @@ struct Probe {
 mod probe {
     use super::Probe;
     use vmx_lifter::arm::sem::{A64Sem, SysReg, VBin, VShift, VUn, Vec128};
-    use vmx_lifter::sem::{Amo, Cmp, FBin, FCmp, Round, Sem, Trap, FW};
+    use vmx_lifter::sem::{Amo, Cmp, FBin, FCmp, FOp, Round, Sem, Trap, FW};
 
     impl Sem for Probe {
         type I = u64;
@@ -390,6 +390,10 @@ mod probe {
         fn fcvt_float(&mut self, _: FW, _: FW, _: u64) -> u64 {
             0
         }
+        fn host_fflags(&mut self, _: bool) -> u64 {
+            0
+        }
+        fn fraise(&mut self, _: FOp, _: FW, _: u64, _: [u64; 3], _: u64) {}
         fn csr_read(&mut self, _: u16) -> Option<u64> {
             Some(0)
         }

@@ -71,6 +71,9 @@ pub trait GuestArch: Arch<Usize = u64, BreakpointKind = usize, Registers: Send> 
     /// on the host stack (when the stop was reached from a runtime call) must not run on
     /// past them.
     fn leave_translated_code(s: &mut Self::State);
+    /// Before the registers are published: move the exception flags the host FPU
+    /// accrued for the guest into the state (see `hostfp`).
+    fn fold_fp_flags(_s: &mut Self::State) {}
 }
 
 // ---- the RISC-V 64 register description ----
@@ -163,6 +166,10 @@ impl GuestArch for Rv64 {
 
     fn store(r: &Rv64Regs, s: &mut RvState) {
         r.store(s);
+    }
+
+    fn fold_fp_flags(s: &mut RvState) {
+        s.fcsr |= crate::hostfp::take_flags();
     }
 
     fn pc(s: &RvState) -> u64 {
@@ -597,6 +604,7 @@ impl<A: GuestArch> Debugger<A> {
         if sh.session == Session::Gone {
             return;
         }
+        A::fold_fp_flags(s);
         sh.regs = Some(A::registers(s));
         sh.event = ev;
         sh.resume = None;
