@@ -202,12 +202,25 @@ fn check_tools(tools: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Where the command line an output was built with is kept (a hidden file beside it):
+/// a changed compiler flag makes the output stale like a changed input does.
+fn command_stamp(output: &Path) -> PathBuf {
+    let name = output
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    output.with_file_name(format!(".{name}.cmd"))
+}
+
+fn built_with_other_command(job: &Job) -> bool {
+    fs::read_to_string(command_stamp(&job.output)).ok() != Some(util::show(&job.cmd))
+}
+
 /// Runs the stale jobs, a few at a time, and reports what it did.
 fn run_jobs(label: &str, jobs: Vec<Job>) -> Result<()> {
     let total = jobs.len();
     let todo: Vec<Job> = jobs
         .into_iter()
-        .filter(|j| stale(&j.output, &j.inputs))
+        .filter(|j| stale(&j.output, &j.inputs) || built_with_other_command(j))
         .collect();
     if todo.is_empty() {
         println!("{label}: all {total} builds up to date");
@@ -236,7 +249,9 @@ fn run_jobs(label: &str, jobs: Vec<Job>) -> Result<()> {
                         if !stderr.trim().is_empty() {
                             eprintln!("{}:\n{stderr}", job.what);
                         }
-                        None
+                        fs::write(command_stamp(&job.output), util::show(&job.cmd))
+                            .err()
+                            .map(|e| format!("{}: cannot write its command stamp: {e}", job.what))
                     }
                     Ok(out) => Some(format!(
                         "{} failed ({}):\n$ {}\n{}",
