@@ -933,20 +933,7 @@ impl Engine {
 
     /// Runs the guest handlers of pending, unblocked signals (at a system call's end).
     fn deliver_pending(&self, s: &mut RvState) {
-        while let Some((sig, code, pid)) = self.kernel.take_pending_signal() {
-            let handler = self.kernel.sigaction(sig).map_or(0, |a| a.handler);
-            if handler == SIG_DFL || handler == SIG_IGN {
-                continue;
-            }
-            let info = SigInfo {
-                signo: sig,
-                code,
-                detail: SigDetail::Sender {
-                    pid: pid as u32,
-                    // SAFETY: getuid has no preconditions.
-                    uid: unsafe { libc::getuid() },
-                },
-            };
+        while let Some(info) = crate::signal::next_handled_signal(&self.kernel) {
             self.run_handler(s, &info);
         }
     }

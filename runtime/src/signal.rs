@@ -55,6 +55,28 @@ pub enum SigDetail {
     Sender { pid: u32, uid: u32 },
 }
 
+/// The next pending, unblocked signal that has a guest handler (signals pending with
+/// the default or ignore disposition are dropped on the way), as its handler sees it.
+pub fn next_handled_signal(kernel: &Kernel) -> Option<SigInfo> {
+    use crate::syscall::signal::{SIG_DFL, SIG_IGN};
+    while let Some((sig, code, pid)) = kernel.take_pending_signal() {
+        let handler = kernel.sigaction(sig).map_or(0, |a| a.handler);
+        if handler == SIG_DFL || handler == SIG_IGN {
+            continue;
+        }
+        return Some(SigInfo {
+            signo: sig,
+            code,
+            detail: SigDetail::Sender {
+                pid: pid as u32,
+                // SAFETY: getuid has no preconditions.
+                uid: unsafe { libc::getuid() },
+            },
+        });
+    }
+    None
+}
+
 /// Maps the page holding the `rt_sigreturn` trampoline; returns its guest address.
 pub fn map_trampoline(mem: &GuestMemory) -> Result<u64, String> {
     let at = mem

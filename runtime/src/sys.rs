@@ -240,6 +240,11 @@ pub fn take_forwarded() -> Vec<(i32, i32, i32)> {
 /// Blocks every forwardable signal in the calling thread, so they interrupt the guest
 /// thread (whose blocking system calls must see EINTR) rather than this one.
 pub fn block_forwardable_signals() {
+    mask_forwardable_signals(libc::SIG_BLOCK);
+}
+
+/// `pthread_sigmask(how, forwardable signals)` on the calling thread.
+fn mask_forwardable_signals(how: libc::c_int) {
     // SAFETY: sigset operations on a local set; pthread_sigmask on the calling thread.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -249,7 +254,7 @@ pub fn block_forwardable_signals() {
                 libc::sigaddset(&mut set, sig);
             }
         }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
     }
 }
 
@@ -263,17 +268,7 @@ pub fn forwardable_mask() -> u64 {
 /// Unblocks every forwardable signal in the calling thread (undoes
 /// [`block_forwardable_signals`]); pending ones run their host handler now.
 pub fn unblock_forwardable_signals() {
-    // SAFETY: sigset operations on a local set; pthread_sigmask on the calling thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in 1..=64 {
-            if !NOT_FORWARDED.contains(&sig) {
-                libc::sigaddset(&mut set, sig);
-            }
-        }
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-    }
+    mask_forwardable_signals(libc::SIG_UNBLOCK);
 }
 
 /// `alarm(2)` on the host (x86-64 guests have the call; the generic table does not).

@@ -772,21 +772,12 @@ impl Runner {
     /// of `regs`; true if the vCPU now resumes in a handler.
     fn deliver_pending(&mut self, mut regs: UserRegs) -> bool {
         let mut entered = false;
-        while let Some((sig, code, pid)) = self.p.kernel.take_pending_signal() {
-            let handler = self.p.kernel.sigaction(sig).map_or(0, |a| a.handler);
-            if handler == SIG_DFL || handler == SIG_IGN {
-                continue;
-            }
-            let info = SigInfo {
-                signo: sig,
-                code,
-                detail: SigDetail::Sender {
-                    pid: pid as u32,
-                    // SAFETY: getuid has no preconditions.
-                    uid: unsafe { libc::getuid() },
-                },
-            };
-            tracing::trace!("entering the handler of signal {sig} at {:#x}", regs.rip);
+        while let Some(info) = crate::signal::next_handled_signal(&self.p.kernel) {
+            tracing::trace!(
+                "entering the handler of signal {} at {:#x}",
+                info.signo,
+                regs.rip
+            );
             match self.enter_handler(&regs, &info, (0, 0, 0)) {
                 Some(r) => {
                     regs = r;
