@@ -125,6 +125,18 @@ impl FOp {
     }
 }
 
+/// The range of an integer of `bits` bits as floats, for conversions: `(lo, lo_inclusive,
+/// hi)`; an integral value `r` fits when `lo <= r` (`lo < r` if not inclusive) and
+/// `r < hi`. Powers of two (and -1), exact in both float widths.
+pub fn int_range(bits: u32, signed: bool) -> (f64, bool, f64) {
+    match (bits, signed) {
+        (32, true) => (-(2f64.powi(31)), true, 2f64.powi(31)),
+        (64, true) => (-(2f64.powi(63)), true, 2f64.powi(63)),
+        (32, false) => (-1.0, false, 2f64.powi(32)),
+        _ => (-1.0, false, 2f64.powi(64)),
+    }
+}
+
 /// RISC-V `fflags` bits (the layout [`Sem::host_fflags`] reports in).
 pub mod fflag {
     pub const NX: u64 = 1;

@@ -541,12 +541,7 @@ impl<'ctx> Sem for FnBuilder<'ctx, '_> {
         // invalid): convert 0 instead and pick the bound.
         let ft = self.float_ty(w);
         let f = self.to_float(w, a);
-        let (lo, lo_inclusive, hi) = match (bits, signed) {
-            (32, true) => (-(2f64.powi(31)), true, 2f64.powi(31)),
-            (64, true) => (-(2f64.powi(63)), true, 2f64.powi(63)),
-            (32, false) => (-1.0, false, 2f64.powi(32)),
-            _ => (-1.0, false, 2f64.powi(64)),
-        };
+        let (lo, lo_inclusive, hi) = crate::sem::int_range(bits, signed);
         let lo_c = ft.const_float(lo);
         let hi_c = ft.const_float(hi);
         let above_lo = if lo_inclusive {

@@ -528,12 +528,7 @@ fn round_to_integral<S: Sem>(s: &mut S, w: FW, a: S::I, rm: u8) -> Option<S::I> 
 /// Whether the integral value `r` (or NaN) fits an integer of `bits` bits: false for
 /// NaN. The bounds are powers of two, exact in both widths.
 fn fits_int<S: Sem>(s: &mut S, w: FW, r: S::I, bits: u32, signed: bool) -> S::B {
-    let (lo, lo_inclusive, hi) = match (bits, signed) {
-        (32, true) => (-(2f64.powi(31)), true, 2f64.powi(31)),
-        (64, true) => (-(2f64.powi(63)), true, 2f64.powi(63)),
-        (32, false) => (-1.0, false, 2f64.powi(32)),
-        _ => (-1.0, false, 2f64.powi(64)),
-    };
+    let (lo, lo_inclusive, hi) = crate::sem::int_range(bits, signed);
     let bits_of = |v: f64| match w {
         FW::S => (v as f32).to_bits() as u64,
         FW::D => v.to_bits(),
