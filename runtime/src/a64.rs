@@ -30,6 +30,7 @@ use crate::memory::{GuestMemory, RawGuest};
 use crate::process::{load_image, setup_stack};
 use crate::sys::{die_with_signal, install_fault_handler};
 use crate::syscall::{nr, Kernel, KernelConfig, SysOutcome};
+use crate::thread::CloneArgs;
 
 /// `AT_HWCAP` bits (arch/arm64/include/uapi/asm/hwcap.h) for exactly what vmx
 /// implements: scalar FP, Advanced SIMD and the LSE atomics (CAS, CASP, LD<op>, ST<op>,
@@ -444,7 +445,7 @@ impl A64Sem for Interp<'_> {
 
 struct Runner {
     mem: Arc<GuestMemory>,
-    kernel: Kernel,
+    kernel: Arc<Kernel>,
     blocks: HashMap<u64, Rc<Block>>,
     stats: Option<StatsFormat>,
     start: Instant,
@@ -561,6 +562,16 @@ impl Runner {
             // openat(dirfd, path, flags, mode) and fcntl(fd, F_SETFL, flags).
             args[2] = open_flags(args[2], &OPEN_FLAGS_TO_HOST);
         }
+        let clone = CloneArgs::generic(args);
+        if n == nr::CLONE && clone.is_thread() {
+            st.x[0] = self.clone_thread(st, &clone);
+            st.pc += 4;
+            return;
+        }
+        if n == nr::EXIT {
+            // Another thread lives on: only this one ends (here, if so).
+            crate::thread::exit_if_not_last(&self.kernel);
+        }
         let (mut ret, out, child_sp) = self.kernel.handle_args(n, args, st.sp);
         if getfl && (ret as i64) >= 0 {
             ret = open_flags(ret, &OPEN_FLAGS_TO_GUEST);
@@ -592,6 +603,56 @@ impl Runner {
             self.times.enter(Phase::Interp);
         }
         st.pc += 4;
+    }
+
+    /// `clone` of a thread: a copy of the caller's registers continues after the `svc`
+    /// on a new host thread with its own runner, `x0` = 0, the given stack and
+    /// `TPIDR_EL0`. Returns the caller's `x0`: the new tid or `-errno`.
+    fn clone_thread(&self, st: &A64State, args: &CloneArgs) -> u64 {
+        let mut child = A64State {
+            pc: st.pc + 4,
+            excl_addr: NO_EXCLUSIVE,
+            interp_insns: 0,
+            ..st.clone()
+        };
+        child.x[0] = 0;
+        if args.stack != 0 {
+            child.sp = args.stack;
+        }
+        if let Some(tp) = args.tls() {
+            child.tpidr = tp;
+        }
+        let (mem, kernel) = (self.mem.clone(), self.kernel.clone());
+        let (stats, start, peak_memory, cache) =
+            (self.stats, self.start, self.peak_memory, self.cache);
+        let spawned = crate::thread::spawn(&self.kernel, &self.mem, args, move |go| {
+            crate::thread::guard(move || {
+                go.enter(&kernel);
+                let mut runner = Runner {
+                    mem,
+                    kernel,
+                    blocks: HashMap::new(),
+                    stats,
+                    start,
+                    interp_blocks: 0,
+                    syscalls: 0,
+                    times: PhaseTimes::default(),
+                    peak_memory,
+                    cache,
+                    // The gdb stub follows the main thread only.
+                    debug: None,
+                };
+                if runner.stats.is_some() {
+                    runner.times.enter(Phase::Interp);
+                }
+                let mut st = child;
+                runner.run(&mut st)
+            })
+        });
+        match spawned {
+            Ok(tid) => tid,
+            Err(e) => (-(e.0 as i64)) as u64,
+        }
     }
 
     fn finish(&self, st: &A64State) {
@@ -631,6 +692,7 @@ pub fn run(
         },
     );
     kernel.set_aarch64();
+    let kernel = Arc::new(kernel);
     let entry = li.entry;
     let stats = cfg.stats;
     let cache = cfg.cache;
@@ -642,35 +704,36 @@ pub fn run(
         .name("guest".into())
         .stack_size(64 << 20)
         .spawn(move || {
-            install_fault_handler(mem.base());
-            let mut st = A64State {
-                pc: entry,
-                sp,
-                ..A64State::default()
-            };
-            let mut r = Runner {
-                mem,
-                kernel,
-                blocks: HashMap::new(),
-                stats,
-                start: Instant::now(),
-                interp_blocks: 0,
-                syscalls: 0,
-                times: PhaseTimes::default(),
-                peak_memory: 0,
-                cache,
-                debug,
-            };
-            if r.stats.is_some() {
-                r.peak_memory = r.mem.mapped_bytes();
-                r.times.enter(Phase::Interp);
-            }
-            r.run(&mut st)
+            crate::thread::guard(move || {
+                install_fault_handler(mem.base());
+                let mut st = A64State {
+                    pc: entry,
+                    sp,
+                    ..A64State::default()
+                };
+                let mut r = Runner {
+                    mem,
+                    kernel,
+                    blocks: HashMap::new(),
+                    stats,
+                    start: Instant::now(),
+                    interp_blocks: 0,
+                    syscalls: 0,
+                    times: PhaseTimes::default(),
+                    peak_memory: 0,
+                    cache,
+                    debug,
+                };
+                if r.stats.is_some() {
+                    r.peak_memory = r.mem.mapped_bytes();
+                    r.times.enter(Phase::Interp);
+                }
+                r.run(&mut st)
+            })
         })
         .map_err(|e| RunError::Memory(format!("cannot start the guest thread: {e}")))?;
-    let _ = guest.join();
-    // The guest thread only ends by exiting the process; reaching here means it panicked.
-    die_with_signal(libc::SIGABRT)
+    let _detached = guest;
+    crate::thread::wait_for_exit()
 }
 
 #[cfg(test)]

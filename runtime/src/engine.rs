@@ -19,7 +19,7 @@ use std::time::Instant;
 use vmx_aot_cache::format::{AotError, AotFile};
 use vmx_lifter::elf::{ElfError, GuestImage, Isa};
 use vmx_lifter::sem::{FOp, Round, Trap, FW};
-use vmx_lifter::state::RvState;
+use vmx_lifter::state::{RvState, NO_RESERVATION};
 
 use crate::gdb::{Debugger, Rv64};
 use crate::hostfp;
@@ -73,6 +73,7 @@ pub(crate) fn restartable(nr: u64) -> bool {
 /// Exit status of `vmx exec --engine=check` when the engines disagree.
 pub const CHECK_DIVERGENCE_STATUS: i32 = 3;
 use crate::syscall::{nr, Kernel, KernelConfig, SysOutcome};
+use crate::thread::CloneArgs;
 
 /// Which engine runs guest code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -870,7 +871,18 @@ impl Engine {
             return;
         }
         let prev = self.phase(Phase::Syscall);
-        match self.kernel.handle(s) {
+        let args = CloneArgs::generic([s.x[10], s.x[11], s.x[12], s.x[13], s.x[14], s.x[15]]);
+        let outcome = if nr == nr::CLONE && args.is_thread() {
+            s.x[10] = self.clone_thread(s, &args);
+            SysOutcome::Continue
+        } else {
+            if nr == nr::EXIT {
+                // Another thread lives on: only this one ends (here, if so).
+                crate::thread::exit_if_not_last(&self.kernel);
+            }
+            self.kernel.handle(s)
+        };
+        match outcome {
             SysOutcome::Continue => {}
             SysOutcome::Exit(code) => self.exit(code),
             SysOutcome::Killed(sig) => {
@@ -899,6 +911,40 @@ impl Engine {
             s.pc = pc;
         }
         self.poll_signals(s);
+    }
+
+    /// `clone` of a thread: a copy of the caller's registers continues after the
+    /// `ecall` on a new host thread, with `a0` = 0, the given stack and thread pointer.
+    /// Returns the caller's `a0`: the new tid or `-errno`.
+    fn clone_thread(&self, s: &RvState, args: &CloneArgs) -> u64 {
+        let mut child = RvState {
+            pc: s.pc + 4,
+            res_addr: NO_RESERVATION,
+            tr_insns: 0,
+            interp_insns: 0,
+            signal_poll: 0,
+            ..s.clone()
+        };
+        child.x[10] = 0;
+        if args.stack != 0 {
+            child.x[2] = args.stack;
+        }
+        if let Some(tp) = args.tls() {
+            child.x[4] = tp;
+        }
+        let spawned = crate::thread::spawn(&self.kernel, &self.mem, args, move |start| {
+            let e = engine();
+            crate::thread::guard(move || {
+                start.enter(&e.kernel);
+                let mut st = child;
+                set_poll_flag(std::ptr::addr_of_mut!(st.signal_poll));
+                e.run_until(&mut st, Stop::Never);
+            })
+        });
+        match spawned {
+            Ok(tid) => tid,
+            Err(e) => (-(e.0 as i64)) as u64,
+        }
     }
 
     /// Whether the next signal to deliver has a handler with `SA_RESTART`.
@@ -1398,23 +1444,24 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         .name("guest".into())
         .stack_size(4 << 30)
         .spawn(move || {
-            install_fault_handler(base as *mut u8);
-            let mut st = RvState {
-                pc: entry,
-                ..RvState::default()
-            };
-            st.x[2] = sp;
-            set_poll_flag(std::ptr::addr_of_mut!(st.signal_poll));
-            if let Some(d) = &engine().debug {
-                d.initial_stop(&mut st);
-            }
-            engine().run_until(&mut st, Stop::Never);
-            unreachable!("the run loop only ends by exiting");
+            crate::thread::guard(move || {
+                install_fault_handler(base as *mut u8);
+                let mut st = RvState {
+                    pc: entry,
+                    ..RvState::default()
+                };
+                st.x[2] = sp;
+                set_poll_flag(std::ptr::addr_of_mut!(st.signal_poll));
+                if let Some(d) = &engine().debug {
+                    d.initial_stop(&mut st);
+                }
+                engine().run_until(&mut st, Stop::Never);
+                unreachable!("the run loop only ends by exiting");
+            })
         })
         .map_err(|e| RunError::Memory(format!("cannot start the guest thread: {e}")))?;
-    // Signals for the guest must interrupt the guest thread, not this one.
+    // Signals for the guest must interrupt the guest threads, not this one.
     block_forwardable_signals();
-    let _ = guest.join();
-    // The guest thread only ends by exiting the process; reaching here means it panicked.
-    die_with_signal(libc::SIGABRT)
+    let _detached = guest;
+    crate::thread::wait_for_exit()
 }

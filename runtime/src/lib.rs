@@ -10,7 +10,8 @@
 //! - [`process`]: the initial process image (segments, stack, auxv);
 //! - [`stats`]: `--stats` time split and report;
 //! - [`syscall`]: the Linux system call layer;
-//! - `sys`: unsafe host plumbing (calling translated code, signals).
+//! - `sys`: unsafe host plumbing (calling translated code, signals);
+//! - [`thread`]: guest threads (`clone` of a thread, a thread's `exit`).
 
 pub mod a64;
 pub mod concrete;
@@ -26,3 +27,4 @@ pub mod signal;
 pub mod stats;
 mod sys;
 pub mod syscall;
+pub mod thread;

@@ -159,8 +159,15 @@ static FORWARDED: AtomicU64 = AtomicU64::new(0);
 /// Per signal: the sender's `si_code` and `si_pid` of its latest arrival.
 static FORWARDED_CODE: [AtomicI32; 65] = [const { AtomicI32::new(0) }; 65];
 static FORWARDED_PID: [AtomicI32; 65] = [const { AtomicI32::new(0) }; 65];
-/// `RvState::signal_poll` of the guest thread (null until it runs).
+/// `RvState::signal_poll` of the main guest thread (the first to register; null until it
+/// runs): the fallback for signals that reach another host thread, and `request_poll`.
 static POLL_FLAG: AtomicPtr<u64> = AtomicPtr::new(std::ptr::null_mut());
+
+thread_local! {
+    /// This guest thread's `RvState::signal_poll` (null on other host threads).
+    static THREAD_POLL_FLAG: std::cell::Cell<*mut u64> =
+        const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
 
 /// What the host does with a signal the guest set a disposition for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,10 +186,22 @@ extern "C" fn on_forwarded(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut libc
         FORWARDED_PID[sig as usize].store(pid, Ordering::Relaxed);
         FORWARDED.fetch_or(1 << (sig - 1), Ordering::SeqCst);
     }
-    let flag = POLL_FLAG.load(Ordering::SeqCst);
+    // The guest thread the host signal interrupted looks at it (and any other guest
+    // thread that does not block it may take it from the kernel's pending set).
+    let own = THREAD_POLL_FLAG.with(|f| f.get());
+    poke(if own.is_null() {
+        POLL_FLAG.load(Ordering::SeqCst)
+    } else {
+        own
+    });
+}
+
+/// Sets a guest thread's `RvState::signal_poll`.
+fn poke(flag: *mut u64) {
     if !flag.is_null() {
-        // SAFETY: `flag` points into the guest thread's `RvState`, which lives until the
-        // process exits; an atomic store is async-signal-safe.
+        // SAFETY: `flag` points into a guest thread's `RvState`, which lives as long as
+        // its thread, and the main guest thread's (the fallback) until the process
+        // exits; an atomic store is async-signal-safe.
         unsafe { AtomicU64::from_ptr(flag) }.store(1, Ordering::SeqCst);
     }
 }
@@ -208,20 +227,21 @@ pub fn set_host_disposition(sig: i32, d: HostDisposition) {
     }
 }
 
-/// Registers the guest thread's `RvState::signal_poll` for the forwarding handler.
+/// Registers the calling guest thread's `RvState::signal_poll` for the forwarding handler.
 pub fn set_poll_flag(flag: *mut u64) {
-    POLL_FLAG.store(flag, Ordering::SeqCst);
+    THREAD_POLL_FLAG.with(|f| f.set(flag));
+    let _ = POLL_FLAG.compare_exchange(
+        std::ptr::null_mut(),
+        flag,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
 }
 
 /// Makes the guest thread look at its pending events soon, as a forwarded signal does
 /// (translated loops poll `RvState::signal_poll`).
 pub fn request_poll() {
-    let flag = POLL_FLAG.load(Ordering::SeqCst);
-    if !flag.is_null() {
-        // SAFETY: as in `on_forwarded`: the guest thread's `RvState` lives until the
-        // process exits, and the store is atomic.
-        unsafe { AtomicU64::from_ptr(flag) }.store(1, Ordering::SeqCst);
-    }
+    poke(POLL_FLAG.load(Ordering::SeqCst));
 }
 
 /// Takes the signals that arrived since the last call: (signal, si_code, si_pid).

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use crate::memory::Errno;
 use crate::memory::GuestMemory;
-pub use signal::{AltStack, SigAction};
+pub use signal::{AltStack, SigAction, ThreadSignals};
 use vmx_lifter::state::RvState;
 
 /// Result of one syscall handler: the value for `a0`, or an error (`-errno` in `a0`).
@@ -98,7 +98,6 @@ pub struct Kernel {
     protected_fds: Mutex<Vec<i32>>,
     /// Guest-visible resource limits that are emulated rather than passed through.
     rlimits: Mutex<[Option<(u64, u64)>; 16]>,
-    clear_child_tid: AtomicU64,
     robust_list: Mutex<(u64, u64)>,
     /// Number of live guest threads (futex deadlock detection).
     threads: AtomicUsize,
@@ -113,6 +112,16 @@ pub struct Kernel {
     aarch64: AtomicBool,
     /// The guest is x86-64 ([`Kernel::set_x86_64`]).
     x86_64: AtomicBool,
+}
+
+/// The calling host thread's tid.
+pub fn host_gettid() -> i32 {
+    host::gettid()
+}
+
+thread_local! {
+    /// The calling guest thread's `clear_child_tid` address.
+    static CLEAR_CHILD_TID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -136,7 +145,6 @@ impl Kernel {
             reported: Mutex::new(HashSet::new()),
             protected_fds: Mutex::new(Vec::new()),
             rlimits: Mutex::new([None; 16]),
-            clear_child_tid: AtomicU64::new(0),
             robust_list: Mutex::new((0, 0)),
             threads: AtomicUsize::new(1),
             persona: AtomicU64::new(0),
@@ -274,9 +282,57 @@ impl Kernel {
         lock(&self.protected_fds).contains(&fd)
     }
 
-    /// The `clear_child_tid` address from `set_tid_address` (0 if none).
+    /// The calling thread's `clear_child_tid` address (from `set_tid_address` or
+    /// `CLONE_CHILD_CLEARTID`; 0 if none).
     pub fn clear_child_tid(&self) -> u64 {
-        self.clear_child_tid.load(Ordering::Relaxed)
+        CLEAR_CHILD_TID.with(|c| c.get())
+    }
+
+    /// Sets the calling thread's `clear_child_tid` address.
+    pub fn set_clear_child_tid(&self, addr: u64) {
+        CLEAR_CHILD_TID.with(|c| c.set(addr));
+    }
+
+    /// A guest thread's `exit`: unless it is the last thread (then `false`: the
+    /// process exits), zero its `clear_child_tid` word and wake a `pthread_join`er, as
+    /// Linux does, count it out and return `true`; the caller ends the host thread.
+    pub fn end_thread(&self) -> bool {
+        let mut n = self.threads.load(Ordering::Acquire);
+        loop {
+            if n <= 1 {
+                return false;
+            }
+            match self
+                .threads
+                .compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => n = now,
+            }
+        }
+        let clear = self.clear_child_tid();
+        if clear != 0 && self.mem.write_u32(clear, 0).is_ok() {
+            if let Ok(p) = self.in_ptr(clear, 4) {
+                // SAFETY: a checked guest word; FUTEX_WAKE reads nothing else.
+                let _ = unsafe { host::sys(libc::SYS_futex, [p, 1, 1, 0, 0, 0]) };
+            }
+        }
+        true
+    }
+
+    /// A guest thread was created (for futex deadlock detection and `exit`).
+    pub fn thread_started(&self) {
+        self.threads.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Undoes [`thread_started`](Self::thread_started) for a thread that never ran.
+    pub fn thread_failed(&self) {
+        self.threads.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Number of live guest threads.
+    pub fn thread_count(&self) -> usize {
+        self.threads.load(Ordering::Acquire)
     }
 
     /// The calling thread's guest tid. The guest's main thread (the first to make a
@@ -574,7 +630,7 @@ impl Kernel {
             GETPRIORITY => host::int3(libc::SYS_getpriority, a[0], a[1], 0),
             SETPRIORITY => host::int3(libc::SYS_setpriority, a[0], a[1], a[2]),
             SET_TID_ADDRESS => {
-                self.clear_child_tid.store(a[0], Ordering::Relaxed);
+                self.set_clear_child_tid(a[0]);
                 Ok(self.guest_tid() as u64)
             }
             SET_ROBUST_LIST => proc::set_robust_list(self, a),

@@ -430,7 +430,7 @@ pub(super) fn clone(k: &Kernel, a: &[u64; 6]) -> SysResult {
             let _ = k.mem.write_u32(ctid, me);
         }
         if flags & CLONE_CHILD_CLEARTID != 0 {
-            k.clear_child_tid.store(ctid, Ordering::Relaxed);
+            k.set_clear_child_tid(ctid);
         }
         if newsp != 0 {
             CHILD_SP.with(|c| c.set(Some(newsp)));

@@ -39,35 +39,56 @@ pub struct AltStack {
     pub size: u64,
 }
 
+/// The process-wide part: actions and the pending set (signals are delivered to
+/// whichever guest thread does not block them, as for process-directed signals on Linux).
 pub(super) struct SignalState {
     actions: [SigAction; 65],
-    mask: u64,
     pending: u64,
     /// `si_code` and sending pid of each pending signal (`SI_USER` for `kill`,
     /// `SI_TKILL` for `tgkill`, others for signals from outside).
     codes: [(i32, i32); 65],
-    altstack: AltStack,
 }
 
 impl SignalState {
     pub(super) fn new() -> SignalState {
         SignalState {
             actions: [SigAction::default(); 65],
-            mask: 0,
             pending: 0,
             codes: [(SI_USER, 0); 65],
-            altstack: AltStack {
-                sp: 0,
-                flags: SS_DISABLE,
-                size: 0,
-            },
         }
     }
 }
 
+/// The per-thread part of a guest thread's signal state: its blocked mask and its
+/// alternate stack. Each guest thread runs on its own host thread, so it lives in a
+/// thread-local; a new thread starts from [`Kernel::thread_signals_for_clone`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadSignals {
+    mask: u64,
+    altstack: AltStack,
+}
+
+const NO_ALTSTACK: AltStack = AltStack {
+    sp: 0,
+    flags: SS_DISABLE,
+    size: 0,
+};
+
 thread_local! {
     /// The guest `sp` of the syscall being handled on this thread (for `sigaltstack`).
     pub(super) static CURRENT_SP: Cell<u64> = const { Cell::new(0) };
+    /// This guest thread's mask and alternate stack.
+    static THREAD: Cell<ThreadSignals> = const {
+        Cell::new(ThreadSignals { mask: 0, altstack: NO_ALTSTACK })
+    };
+}
+
+fn thread_mask() -> u64 {
+    THREAD.with(|t| t.get().mask)
+}
+
+fn set_thread_mask(mask: u64) {
+    THREAD.with(|t| t.set(ThreadSignals { mask, ..t.get() }));
 }
 
 fn bit(sig: i32) -> u64 {
@@ -154,26 +175,42 @@ impl Kernel {
         }
     }
 
-    /// The guest's blocked-signal mask (bit `n-1` = signal `n`).
+    /// The calling guest thread's blocked-signal mask (bit `n-1` = signal `n`).
     pub fn signal_mask(&self) -> u64 {
-        lock(&self.signals).mask
+        thread_mask()
     }
 
-    /// Sets the blocked-signal mask (SIGKILL and SIGSTOP cannot be blocked).
+    /// Sets the calling thread's blocked-signal mask (SIGKILL and SIGSTOP cannot be
+    /// blocked).
     pub fn set_signal_mask(&self, mask: u64) {
-        lock(&self.signals).mask = mask & !UNBLOCKABLE;
+        set_thread_mask(mask & !UNBLOCKABLE);
     }
 
-    /// The guest's alternate signal stack.
+    /// The calling thread's alternate signal stack.
     pub fn altstack(&self) -> AltStack {
-        lock(&self.signals).altstack
+        THREAD.with(|t| t.get().altstack)
+    }
+
+    /// What a thread made by `clone(CLONE_VM|CLONE_THREAD…)` from the calling thread
+    /// starts with: the same mask, no alternate stack (Linux clears it for `CLONE_VM`).
+    pub fn thread_signals_for_clone(&self) -> ThreadSignals {
+        ThreadSignals {
+            mask: thread_mask(),
+            altstack: NO_ALTSTACK,
+        }
+    }
+
+    /// Makes `t` the calling thread's signal state (the first thing a new guest thread
+    /// does).
+    pub fn adopt_thread_signals(&self, t: ThreadSignals) {
+        THREAD.with(|c| c.set(t));
     }
 
     /// `sa_flags` of the handler of the signal [`take_pending_signal`](Self::take_pending_signal)
     /// would return next, if any.
     pub fn next_deliverable_flags(&self) -> Option<u64> {
         let s = lock(&self.signals);
-        let ready = s.pending & !s.mask;
+        let ready = s.pending & !thread_mask();
         if ready == 0 {
             return None;
         }
@@ -184,14 +221,14 @@ impl Kernel {
     /// Are there pending signals that are not blocked?
     pub fn has_deliverable_signal(&self) -> bool {
         let s = lock(&self.signals);
-        s.pending & !s.mask != 0
+        s.pending & !thread_mask() != 0
     }
 
     /// Takes the lowest pending, unblocked signal that has a guest handler, for the
     /// signal module to deliver: the signal, its `si_code` and the sender's pid.
     pub fn take_pending_signal(&self) -> Option<(i32, i32, i32)> {
         let mut s = lock(&self.signals);
-        let ready = s.pending & !s.mask;
+        let ready = s.pending & !thread_mask();
         if ready == 0 {
             return None;
         }
@@ -235,7 +272,7 @@ impl Kernel {
         }
         s.pending |= bit(sig);
         s.codes[sig as usize] = (code, pid);
-        if s.mask & bit(sig) != 0 || act.handler != SIG_DFL {
+        if thread_mask() & bit(sig) != 0 || act.handler != SIG_DFL {
             return Flow::Ret(0);
         }
         s.pending &= !bit(sig);
@@ -253,7 +290,7 @@ impl Kernel {
     /// have a default or ignore disposition.
     fn recheck_pending(&self) -> Flow {
         let mut s = lock(&self.signals);
-        let mut ready = s.pending & !s.mask;
+        let mut ready = s.pending & !thread_mask();
         while ready != 0 {
             let sig = ready.trailing_zeros() as i32 + 1;
             ready &= !bit(sig);
@@ -350,19 +387,16 @@ pub(super) fn rt_sigprocmask(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     } else {
         None
     };
-    let old = {
-        let mut s = lock(&k.signals);
-        let old = s.mask;
-        if let Some(n) = new {
-            s.mask = match how {
-                0 => old | n,  // SIG_BLOCK
-                1 => old & !n, // SIG_UNBLOCK
-                2 => n,        // SIG_SETMASK
-                _ => return Err(Errno::EINVAL),
-            } & !UNBLOCKABLE;
-        }
-        old
-    };
+    let old = thread_mask();
+    if let Some(n) = new {
+        let mask = match how {
+            0 => old | n,  // SIG_BLOCK
+            1 => old & !n, // SIG_UNBLOCK
+            2 => n,        // SIG_SETMASK
+            _ => return Err(Errno::EINVAL),
+        };
+        set_thread_mask(mask & !UNBLOCKABLE);
+    }
     if oset != 0 {
         k.mem.write_u64(oset, old)?;
     }
@@ -375,7 +409,7 @@ pub(super) fn rt_sigpending(k: &Kernel, a: &[u64; 6]) -> SysResult {
     }
     let p = {
         let s = lock(&k.signals);
-        s.pending & s.mask
+        s.pending & thread_mask()
     };
     k.mem.write(a[0], &p.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
@@ -394,15 +428,14 @@ pub(super) fn sigaltstack(k: &Kernel, a: &[u64; 6]) -> SysResult {
     } else {
         None
     };
-    let mut s = lock(&k.signals);
-    let cur = s.altstack;
+    let cur = k.altstack();
     let on_stack = cur.flags & SS_DISABLE == 0 && sp > cur.sp && sp - cur.sp <= cur.size;
     if let Some((nsp, nflags, nsize)) = new {
         if on_stack {
             return Err(Errno::EPERM);
         }
         let mode = nflags & !SS_AUTODISARM;
-        s.altstack = match mode {
+        let alt = match mode {
             SS_DISABLE => AltStack {
                 sp: 0,
                 flags: SS_DISABLE,
@@ -420,8 +453,13 @@ pub(super) fn sigaltstack(k: &Kernel, a: &[u64; 6]) -> SysResult {
             }
             _ => return Err(Errno::EINVAL),
         };
+        THREAD.with(|t| {
+            t.set(ThreadSignals {
+                altstack: alt,
+                ..t.get()
+            })
+        });
     }
-    drop(s);
     if old_ss != 0 {
         let flags = if on_stack { SS_ONSTACK } else { cur.flags };
         let mut b = [0u8; 24];
