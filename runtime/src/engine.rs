@@ -23,7 +23,7 @@ use vmx_lifter::state::{RvState, NO_RESERVATION};
 
 use crate::gdb::{Debugger, Rv64};
 use crate::hostfp;
-use crate::interp::{run_block_prefix, BlockCache, BlockExit};
+use crate::interp::{run_block_prefix, BlockCache, BlockExit, DecodedBlock};
 use crate::link::{link, LinkError, LinkedCode};
 use crate::memory::{page_align_down, GuestMemory, PAGE_SIZE};
 use crate::process::{load_image, setup_stack};
@@ -31,7 +31,7 @@ use crate::signal::{SigDetail, SigInfo};
 use crate::stats::{CacheUse, Phase, PhaseTimes, Report};
 use crate::sys::{
     block_forwardable_signals, call_guest, die_with_signal, exit_now, fork, install_fault_handler,
-    set_poll_flag, take_forwarded, wait_child, Fork, GuestFn,
+    set_poll_flag, take_forwarded, wait_child, FaultAction, Fork, GuestFn,
 };
 use crate::syscall::signal::{SIG_DFL, SIG_IGN};
 
@@ -429,6 +429,107 @@ thread_local! {
     static BLOCKS: RefCell<BlockCache> = RefCell::new(BlockCache::default());
     /// Frame address of the last `rt_sigreturn` on this thread (ends a handler's run).
     static SIGRETURNED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Set when a handler's run ended by `rt_sigreturn` (rather than `siglongjmp`).
+    static HANDLER_RETURNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// This guest thread's state, for the fault handler.
+    static CURRENT: std::cell::Cell<*mut RvState> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+    /// The block the interpreter runs under a checkpoint ([`run_block_checkpointed`]):
+    /// the block, the instruction limit, and how it ended (`None` while it runs).
+    static BLOCK_CALL: std::cell::Cell<(*const DecodedBlock, usize, Option<BlockExit>)> =
+        const { std::cell::Cell::new((std::ptr::null(), 0, None)) };
+}
+
+/// Runs (a prefix of) an interpreted block under a checkpoint, so a guest fault handler
+/// that leaves with `siglongjmp` can abandon it. `None` if it was abandoned (the guest
+/// state says where the guest goes on).
+fn run_block_checkpointed(
+    s: &mut RvState,
+    base: *mut u8,
+    block: &DecodedBlock,
+    limit: usize,
+) -> Option<BlockExit> {
+    extern "C" fn shim(st: *mut RvState, mem: *mut u8) {
+        let (block, limit, _) = BLOCK_CALL.with(|c| c.get());
+        // SAFETY: `st` and `block` are the references `run_block_checkpointed` holds
+        // for the duration of the call.
+        let exit = run_block_prefix(unsafe { &mut *st }, mem, unsafe { &*block }, limit);
+        BLOCK_CALL.with(|c| c.set((block, limit, Some(exit))));
+    }
+    BLOCK_CALL.with(|c| c.set((block, limit, None)));
+    // SAFETY: `shim` has the translated-code signature and only runs the interpreter
+    // on `s` (nothing with a destructor lives on its frames); `base` is the guest base.
+    unsafe { call_guest(shim, s, base) };
+    BLOCK_CALL
+        .with(|c| c.replace((std::ptr::null(), 0, None)))
+        .2
+}
+
+/// The interpreter is inside [`run_block_checkpointed`] on this thread.
+fn in_interpreted_block() -> bool {
+    BLOCK_CALL.with(|c| !c.get().0.is_null())
+}
+
+/// How far below the stack pointer a translated function had at its last call out a
+/// fault's signal frame goes: the function may have grown its frame since then.
+const STALE_SP_GAP: u64 = 128 << 10;
+
+/// The host fault handler's question for a guest memory fault at `addr` (guest address)
+/// with the host at `host_pc`: the guest's SIGSEGV/SIGBUS handler runs here, on the
+/// host signal stack, if it has one and the fault is in guest code (translated or
+/// interpreted). Registers that translated code keeps in host registers are seen as
+/// of the function's last call out (the frame's `sp` is placed `STALE_SP_GAP` lower,
+/// clear of the function's own frame). A handler that returns has the access retried
+/// (with the state it interrupted: edits to its `ucontext` are not honoured); one that
+/// leaves with `siglongjmp` abandons the faulting code.
+fn guest_fault(sig: i32, addr: u64, host_pc: usize) -> FaultAction {
+    let Some(e) = ENGINE.get() else {
+        return FaultAction::Die;
+    };
+    let st = CURRENT.with(|c| c.get());
+    if st.is_null() || IN_CHECK_CHILD.load(Ordering::Relaxed) {
+        return FaultAction::Die;
+    }
+    let interpreted = in_interpreted_block();
+    let translated = e
+        .rewrites
+        .as_ref()
+        .is_some_and(|rw| rw.code.code_range().contains(&host_pc));
+    if !interpreted && !translated {
+        return FaultAction::Die;
+    }
+    let handler = e.kernel.sigaction(sig).map_or(SIG_DFL, |a| a.handler);
+    let blocked = e.kernel.signal_mask() & (1 << (sig - 1)) != 0;
+    if handler == SIG_DFL || handler == SIG_IGN || blocked {
+        return FaultAction::Die;
+    }
+    // SAFETY: `st` is this thread's guest state; the code it interrupted (guest code)
+    // does not hold a reference to it across the access that faulted.
+    let s = unsafe { &mut *st };
+    let interrupted = s.clone();
+    let block = BLOCK_CALL.with(|c| c.replace((std::ptr::null(), 0, None)));
+    if !interpreted {
+        s.x[2] = s.x[2].saturating_sub(STALE_SP_GAP);
+    }
+    // SEGV_MAPERR / SEGV_ACCERR; BUS_ADRERR.
+    let code = match (sig, e.mem.prot_at(addr)) {
+        (libc::SIGBUS, _) => 2,
+        (_, None) => 1,
+        (_, Some(_)) => 2,
+    };
+    let info = SigInfo {
+        signo: sig,
+        code,
+        detail: SigDetail::Addr(addr),
+    };
+    HANDLER_RETURNED.with(|c| c.set(false));
+    e.run_handler(s, &info);
+    if HANDLER_RETURNED.with(|c| c.replace(false)) {
+        *s = interrupted;
+        BLOCK_CALL.with(|c| c.set(block));
+        FaultAction::Retry
+    } else {
+        FaultAction::Escape
+    }
 }
 
 fn engine() -> &'static Engine {
@@ -529,6 +630,7 @@ impl Engine {
                 } => {
                     if SIGRETURNED.with(|c| c.get()) == frame {
                         SIGRETURNED.with(|c| c.set(0));
+                        HANDLER_RETURNED.with(|c| c.set(true));
                         return;
                     }
                     let on_alt = alt.is_some_and(|(lo, hi)| (lo..hi).contains(&sp));
@@ -736,7 +838,7 @@ impl Engine {
     /// functions that call it directly, whose translations may have inlined it. Live
     /// frames of translated code see `code_epoch` change and finish interpreted.
     fn fence_i(&self, s: &mut RvState) {
-        BLOCKS.with(|c| c.borrow_mut().clear());
+        BlockCache::invalidate_all();
         let Some(rw) = &self.rewrites else { return };
         let pages = self.mem.take_rewritable_code_pages();
         if pages.is_empty() {
@@ -835,7 +937,17 @@ impl Engine {
                 .map_or(usize::MAX, |i| i + 1),
         };
         let before = s.interp_insns;
-        let exit = run_block_prefix(s, self.mem.base(), &block, limit);
+        let exit = if self.kernel.handles_faults() {
+            run_block_checkpointed(s, self.mem.base(), &block, limit)
+        } else {
+            Some(run_block_prefix(s, self.mem.base(), &block, limit))
+        };
+        let Some(exit) = exit else {
+            // A guest fault handler left the block with `siglongjmp`.
+            self.interp_insns
+                .fetch_add(s.interp_insns - before, Ordering::Relaxed);
+            return;
+        };
         self.interp_insns
             .fetch_add(s.interp_insns - before, Ordering::Relaxed);
         match exit {
@@ -901,7 +1013,7 @@ impl Engine {
         if nr == nr::RISCV_FLUSH_ICACHE {
             self.fence_i(s);
         } else if matches!(nr, nr::MMAP | nr::MUNMAP | nr::MPROTECT | nr::MREMAP) {
-            BLOCKS.with(|c| c.borrow_mut().clear());
+            BlockCache::invalidate_all();
         }
         s.pc = pc + 4;
         if s.x[10] == EINTR && restartable(nr) && self.next_signal_restarts() {
@@ -938,6 +1050,7 @@ impl Engine {
                 start.enter(&e.kernel);
                 let mut st = child;
                 set_poll_flag(std::ptr::addr_of_mut!(st.signal_poll));
+                CURRENT.with(|c| c.set(std::ptr::addr_of_mut!(st)));
                 e.run_until(&mut st, Stop::Never);
             })
         });
@@ -1406,6 +1519,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         _ => None,
     };
     let sigreturn_trampoline = crate::signal::map_trampoline(&mem).map_err(RunError::Memory)?;
+    crate::sys::set_fault_hook(guest_fault);
     let base = mem.base() as usize;
     let debug = match listener {
         Some(l) => Some(Debugger::start(l, mem.clone()).map_err(|e| RunError::Gdb(e.to_string()))?),
@@ -1452,6 +1566,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
                 };
                 st.x[2] = sp;
                 set_poll_flag(std::ptr::addr_of_mut!(st.signal_poll));
+                CURRENT.with(|c| c.set(std::ptr::addr_of_mut!(st)));
                 if let Some(d) = &engine().debug {
                     d.initial_stop(&mut st);
                 }

@@ -40,16 +40,28 @@ pub enum BlockExit {
 #[derive(Default)]
 pub struct BlockCache {
     blocks: HashMap<u64, std::rc::Rc<DecodedBlock>>,
+    /// [`CODE_GENERATION`] when the blocks were decoded.
+    generation: u64,
 }
 
+/// Bumped whenever guest code may have changed for every thread (mappings changed,
+/// an instruction-cache flush): each thread's cache drops its blocks on its next look.
+static CODE_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl BlockCache {
-    pub fn clear(&mut self) {
-        self.blocks.clear();
+    /// Drops the decoded blocks of every guest thread's cache.
+    pub fn invalidate_all() {
+        CODE_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// The block at `pc`, decoding it if needed. `None` when `pc` is not executable
     /// guest memory (the caller raises SIGSEGV).
     pub fn get(&mut self, mem: &GuestMemory, pc: u64) -> Option<std::rc::Rc<DecodedBlock>> {
+        let generation = CODE_GENERATION.load(std::sync::atomic::Ordering::Acquire);
+        if generation != self.generation {
+            self.blocks.clear();
+            self.generation = generation;
+        }
         if let Some(b) = self.blocks.get(&pc) {
             return Some(b.clone());
         }

@@ -8,15 +8,94 @@ use vmx_lifter::state::{RvState, GUEST_SPACE};
 /// A translated guest function: `void f(RvState *st, uint8_t *mem)`.
 pub type GuestFn = unsafe extern "C" fn(*mut RvState, *mut u8);
 
-/// Call translated code.
+// `vmx_call_checkpointed(f, st, mem, slot)`: calls `f(st, mem)` with a checkpoint: the
+// callee-saved registers, the previous checkpoint and `slot` are pushed, and `*slot`
+// (this thread's innermost checkpoint) points at them while `f` runs. Resuming at
+// `vmx_checkpoint_escape` with `rsp` = that checkpoint unwinds everything `f` left on
+// the stack and returns to our caller as if `f` had returned: the fault handler uses
+// it to abandon guest code after a guest signal handler left with `siglongjmp`.
+std::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl vmx_call_checkpointed",
+    ".type vmx_call_checkpointed,@function",
+    "vmx_call_checkpointed:",
+    "push rbp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "push qword ptr [rcx]",
+    "push rcx",
+    "mov [rcx], rsp",
+    // Eight pushes after the return address: realign to 16 for the call.
+    "sub rsp, 8",
+    "mov rax, rdi",
+    "mov rdi, rsi",
+    "mov rsi, rdx",
+    "call rax",
+    "add rsp, 8",
+    ".globl vmx_checkpoint_escape",
+    "vmx_checkpoint_escape:",
+    "pop rcx",
+    "pop rax",
+    "mov [rcx], rax",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    ".size vmx_call_checkpointed, . - vmx_call_checkpointed",
+);
+
+extern "C" {
+    fn vmx_call_checkpointed(f: GuestFn, st: *mut RvState, mem: *mut u8, slot: *mut usize);
+    fn vmx_checkpoint_escape();
+}
+
+thread_local! {
+    /// Stack address of this thread's innermost checkpoint (0: none).
+    static CHECKPOINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Call translated code (or the interpreter's block runner, which has the same
+/// signature) under a checkpoint the fault handler can escape to.
 ///
 /// # Safety
 /// `f` must come from a linked `.aot` whose code was generated for this runtime's state
-/// layout, `st` must be valid and exclusively used by this guest thread, and `mem` must
-/// be the base of the guest memory reservation.
+/// layout (or be a runtime function of that signature), `st` must be valid and
+/// exclusively used by this guest thread, and `mem` must be the base of the guest
+/// memory reservation. Everything `f` runs must tolerate being abandoned without
+/// unwinding (no destructors pending on the abandoned frames).
 pub unsafe fn call_guest(f: GuestFn, st: *mut RvState, mem: *mut u8) {
-    // SAFETY: guaranteed by the caller.
-    unsafe { f(st, mem) }
+    let slot = CHECKPOINT.with(|c| c.as_ptr());
+    // SAFETY: guaranteed by the caller; `slot` is this thread's checkpoint cell, which
+    // outlives the call.
+    unsafe { vmx_call_checkpointed(f, st, mem, slot) }
+}
+
+/// What the fault handler does with a guest memory fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// The guest dies of the signal (no handler, or it cannot be delivered).
+    Die,
+    /// A guest handler ran and returned: retry the faulting access.
+    Retry,
+    /// A guest handler left (`siglongjmp`): abandon the guest code that faulted and
+    /// return from the innermost [`call_guest`] (the guest state says where to go on).
+    Escape,
+}
+
+/// The engine's decision for a guest fault: (signal, guest address, host pc).
+pub type FaultHook = fn(i32, u64, usize) -> FaultAction;
+static FAULT_HOOK: std::sync::OnceLock<FaultHook> = std::sync::OnceLock::new();
+
+/// Registers the engine's handler of guest memory faults (the first one wins).
+pub fn set_fault_hook(hook: FaultHook) {
+    let _ = FAULT_HOOK.set(hook);
 }
 
 /// Terminate the process with `sig`, as the kernel would for a native process with the
@@ -59,7 +138,7 @@ pub fn set_death_hook(hook: fn(i32)) {
 
 static GUEST_BASE: AtomicUsize = AtomicUsize::new(0);
 
-extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() as usize };
     let base = GUEST_BASE.load(Ordering::Relaxed);
@@ -68,9 +147,36 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, _ctx: *mut libc::c_
         let msg = b"vmx: internal error: host fault outside guest memory\n";
         // SAFETY: write(2) on stderr with a valid buffer; async-signal-safe.
         unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+        die_with_signal(sig)
     }
-    // A guest access to memory it does not own: the guest dies of the same signal.
-    die_with_signal(sig)
+    let uc = ctx.cast::<libc::ucontext_t>();
+    // SAFETY: the kernel passes the interrupted context for SA_SIGINFO handlers.
+    let host_pc = unsafe { (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] } as usize;
+    // The guest may have a handler for it. The interrupted code is guest code (translated
+    // or the interpreter's block runner), which holds no runtime locks, so the engine
+    // may run the guest's handler right here.
+    let action = FAULT_HOOK.get().map_or(FaultAction::Die, |hook| {
+        hook(sig, (addr - base) as u64, host_pc)
+    });
+    match action {
+        FaultAction::Retry => {}
+        FaultAction::Escape => {
+            let checkpoint = CHECKPOINT.with(|c| c.get());
+            if checkpoint == 0 {
+                die_with_signal(sig)
+            }
+            // SAFETY: as above; resuming at the escape path with the checkpoint's stack
+            // pointer returns from the innermost `call_guest` (see
+            // `vmx_call_checkpointed`), abandoning guest frames only.
+            unsafe {
+                let g = &mut (*uc).uc_mcontext.gregs;
+                g[libc::REG_RSP as usize] = checkpoint as i64;
+                g[libc::REG_RIP as usize] = vmx_checkpoint_escape as *const () as usize as i64;
+            }
+        }
+        // A guest access to memory it does not own: the guest dies of the same signal.
+        FaultAction::Die => die_with_signal(sig),
+    }
 }
 
 /// Install the fault handler for guest memory faults and give this thread an
@@ -83,7 +189,8 @@ pub fn install_fault_handler(guest_base: *mut u8) {
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_fault as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            // SA_NODEFER: a guest handler run from the fault handler may fault again.
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
@@ -93,14 +200,29 @@ pub fn install_fault_handler(guest_base: *mut u8) {
 /// Give the calling thread an alternate signal stack (leaked: it lives as long as the
 /// thread, which is as long as the guest).
 pub fn install_altstack() {
-    const SIZE: usize = 64 * 1024;
-    let stack: &'static mut [u8] = Box::leak(vec![0u8; SIZE].into_boxed_slice());
+    // Guest signal handlers for faults run on it (translated code, so it is deep);
+    // committed only as it is touched.
+    const SIZE: usize = 64 << 20;
+    // SAFETY: a fresh private anonymous mapping; the result is checked.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return;
+    }
     let ss = libc::stack_t {
-        ss_sp: stack.as_mut_ptr().cast(),
+        ss_sp: p,
         ss_flags: 0,
         ss_size: SIZE,
     };
-    // SAFETY: `ss` describes a valid, never-freed buffer.
+    // SAFETY: `ss` describes a valid, never-unmapped region.
     unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) };
 }
 

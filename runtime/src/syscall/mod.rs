@@ -91,6 +91,8 @@ pub struct Kernel {
     /// Current program break (guest-visible value, not page-aligned).
     brk: Mutex<u64>,
     signals: Mutex<signal::SignalState>,
+    /// The guest has a SIGSEGV or SIGBUS handler ([`Kernel::handles_faults`]).
+    fault_handlers: AtomicBool,
     icache_flush: AtomicBool,
     /// Syscall numbers already reported as unimplemented.
     reported: Mutex<HashSet<u64>>,
@@ -141,6 +143,7 @@ impl Kernel {
             pid: AtomicI32::new(host::getpid()),
             brk: Mutex::new(brk),
             signals: Mutex::new(signal::SignalState::new()),
+            fault_handlers: AtomicBool::new(false),
             icache_flush: AtomicBool::new(false),
             reported: Mutex::new(HashSet::new()),
             protected_fds: Mutex::new(Vec::new()),

@@ -171,8 +171,25 @@ impl Kernel {
     /// Replaces the guest's action for `sig` (e.g. `SA_RESETHAND` on delivery).
     pub fn set_sigaction(&self, sig: i32, act: SigAction) {
         if (1..=64).contains(&sig) {
-            lock(&self.signals).actions[sig as usize] = act;
+            let mut s = lock(&self.signals);
+            s.actions[sig as usize] = act;
+            self.note_fault_handlers(&s);
         }
+    }
+
+    /// Whether the guest has a handler for SIGSEGV or SIGBUS (then the engine runs
+    /// guest code so that a fault can be handed to it; see `engine::guest_fault`).
+    pub fn handles_faults(&self) -> bool {
+        self.fault_handlers
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn note_fault_handlers(&self, s: &SignalState) {
+        let handled = |sig: i32| !matches!(s.actions[sig as usize].handler, SIG_DFL | SIG_IGN);
+        self.fault_handlers.store(
+            handled(libc::SIGSEGV) || handled(libc::SIGBUS),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// The calling guest thread's blocked-signal mask (bit `n-1` = signal `n`).
@@ -347,6 +364,7 @@ pub(super) fn rt_sigaction(k: &Kernel, a: &[u64; 6]) -> SysResult {
         let old = s.actions[sig as usize];
         if let Some(n) = new {
             s.actions[sig as usize] = n;
+            k.note_fault_handlers(&s);
             crate::sys::set_host_disposition(
                 sig,
                 match n.handler {
