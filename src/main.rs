@@ -125,6 +125,9 @@ struct ExecArgs {
     /// qemu-user's -g; 0 picks a free port, printed on stderr).
     #[arg(short = 'g', long = "gdb", value_name = "PORT", env = "VMX_GDB")]
     gdb: Option<u16>,
+    /// The guest's argv[0] (default: PROGRAM as given; like qemu-user's -0).
+    #[arg(long = "argv0", value_name = "STRING", env = "VMX_ARGV0")]
+    argv0: Option<OsString>,
     #[command(flatten)]
     translate: TranslateOpts,
     /// The program (an .aot file; a guest ELF for `vmx run` or --engine=interp) and its
@@ -172,6 +175,24 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// How a guest `execve` of another guest program runs it: `vmx run` (through the
+/// cache, since it is an ELF) with this run's engine and tracing.
+fn reexec_command(a: &ExecArgs) -> Vec<OsString> {
+    let Ok(vmx) = std::env::current_exe() else {
+        return Vec::new();
+    };
+    let mut cmd = vec![vmx.into_os_string(), "run".into()];
+    match a.engine {
+        EngineArg::Aot => {}
+        EngineArg::Interp => cmd.push("--engine=interp".into()),
+        EngineArg::Check => cmd.push("--engine=check".into()),
+    }
+    if a.strace {
+        cmd.push("--strace".into());
+    }
+    cmd
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
@@ -384,8 +405,9 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
             StatsArg::Json => StatsFormat::Json,
         }),
         argv: a
-            .command
+            .argv0
             .iter()
+            .chain(a.command.iter().skip(usize::from(a.argv0.is_some())))
             .map(|s| s.as_encoded_bytes().to_vec())
             .collect(),
         envp: std::env::vars_os()
@@ -400,6 +422,7 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
         profile_out,
         gdb: a.gdb,
         cache: cache_use,
+        reexec: reexec_command(&a),
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())

@@ -113,6 +113,40 @@ pub struct RunConfig {
     pub gdb: Option<u16>,
     /// Where `vmx run` found the translation (for `--stats`); `None` for `vmx exec`.
     pub cache: Option<CacheUse>,
+    /// The command line that runs another guest program the way this one runs (e.g.
+    /// `vmx run --strace`): a guest `execve` of a guest-ISA ELF becomes
+    /// `<reexec…> --argv0 <argv[0]> -- <path> <argv[1..]>`. Empty: such an `execve` is
+    /// left to the host kernel (binfmt_misc, if registered).
+    pub reexec: Vec<std::ffi::OsString>,
+}
+
+/// Makes `kernel` run guest `execve`s of guest-ISA programs through `reexec` (see
+/// [`RunConfig::reexec`]).
+pub(crate) fn install_exec_handler(kernel: &Kernel, reexec: &[std::ffi::OsString]) {
+    let Some((program, prefix)) = reexec.split_first() else {
+        return;
+    };
+    let (program, prefix) = (program.clone(), prefix.to_vec());
+    kernel.set_exec_handler(Box::new(move |path, argv, envp| {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::process::CommandExt;
+        let os = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_os_string();
+        let mut cmd = std::process::Command::new(&program);
+        cmd.args(&prefix);
+        if let Some(argv0) = argv.first() {
+            cmd.arg("--argv0").arg(os(argv0));
+        }
+        cmd.arg("--").arg(path);
+        cmd.args(argv.iter().skip(1).map(|a| os(a)));
+        cmd.env_clear();
+        for e in envp {
+            if let Some(eq) = e.iter().position(|&c| c == b'=') {
+                cmd.env(os(&e[..eq]), os(&e[eq + 1..]));
+            }
+        }
+        let err = cmd.exec();
+        crate::syscall::Errno(err.raw_os_error().unwrap_or(libc::ENOEXEC))
+    }));
 }
 
 /// Why a guest could not be started.
@@ -1481,6 +1515,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
             brk_start: li.brk,
         },
     );
+    install_exec_handler(&kernel, &cfg.reexec);
     let (funcs, resume) = match (cfg.engine, &loaded.code) {
         (EngineKind::Aot, Some(t)) => (t.funcs.clone(), t.resume.clone()),
         _ => (HashMap::new(), HashMap::new()),

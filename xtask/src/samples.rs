@@ -6,7 +6,9 @@
 //! (`KEY=VALUE` lines) and golden outputs `<name>.stdout`, `<name>.stderr` (absent = empty)
 //! and `<name>.status` (absent = 0). A `<name>.riscv-only` file (its text says why) marks a
 //! sample that has no native x86-64 build; a `<name>.no-aarch64` file one that has no AArch64
-//! build (`samples/build/aarch64/`, run by `tests/samples_aarch64.rs`).
+//! build (`samples/build/aarch64/`, run by `tests/samples_aarch64.rs`). A
+//! `<name>.native-reference` file marks a sample qemu-riscv64 cannot run faithfully (its
+//! text says why): its golden files come from the native x86-64 build.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -106,6 +108,8 @@ pub struct Sample {
     pub riscv_only: bool,
     /// `<name>.no-aarch64` exists (it says why): no AArch64 build.
     pub no_aarch64: bool,
+    /// `<name>.native-reference` exists (it says why): blessed from the native build.
+    pub native_reference: bool,
 }
 
 impl Sample {
@@ -173,6 +177,7 @@ pub fn load_samples() -> Result<Vec<Sample>> {
             stdin: read_opt("stdin")?,
             riscv_only: dir.join(format!("{name}.riscv-only")).exists(),
             no_aarch64: dir.join(format!("{name}.no-aarch64")).exists(),
+            native_reference: dir.join(format!("{name}.native-reference")).exists(),
             name,
             source: path,
             args,
@@ -472,6 +477,12 @@ pub fn bless(only: &[String]) -> Result<()> {
     let mut results = Vec::new();
     let mut disagreements = Vec::new();
     for sample in &samples {
+        if sample.native_reference {
+            let native = run_sample(sample, &[], &sample.binary(Arch::X86_64))
+                .with_context(|| format!("running {} natively", sample.name))?;
+            results.push((sample, native));
+            continue;
+        }
         let qemu = run_sample(sample, &[QEMU_RISCV], &sample.binary(Arch::Riscv64))
             .with_context(|| format!("running {} under qemu-riscv64", sample.name))?;
         if !sample.riscv_only {

@@ -482,18 +482,22 @@ fn string_array(k: &Kernel, addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
     Err(Errno::E2BIG)
 }
 
-fn is_riscv_elf(path: &std::path::Path) -> bool {
+/// Whether `path` is an ELF file for a guest ISA vmx translates (riscv64, aarch64).
+fn is_guest_elf(path: &std::path::Path) -> bool {
     use std::io::Read;
+    const EM_AARCH64: u16 = 183;
+    const EM_RISCV: u16 = 243;
     let mut h = [0u8; 20];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut h))
         .is_ok()
         && h[..4] == *b"\x7fELF"
-        && u16::from_le_bytes([h[18], h[19]]) == 243
+        && matches!(u16::from_le_bytes([h[18], h[19]]), EM_AARCH64 | EM_RISCV)
 }
 
-/// `execve`: a riscv64 program goes to the exec handler (vmx runs it); anything else
-/// (host programs, scripts) is executed by the host kernel, as qemu-user does.
+/// `execve`: a riscv64 or aarch64 program goes to the exec handler (vmx runs it);
+/// anything else (host programs, scripts) is executed by the host kernel, as qemu-user
+/// does.
 pub(super) fn execve(k: &Kernel, a: &[u64; 6]) -> SysResult {
     use std::os::unix::ffi::OsStrExt;
     let path = k.host_path(k.path(a[0])?);
@@ -501,7 +505,7 @@ pub(super) fn execve(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let envp = string_array(k, a[2])?;
     let host_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path.as_bytes()));
     if let Some(h) = k.exec_handler.get() {
-        if is_riscv_elf(host_path) {
+        if is_guest_elf(host_path) {
             return Err(h(host_path, &argv, &envp));
         }
     }
