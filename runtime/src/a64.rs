@@ -564,13 +564,15 @@ impl Runner {
         }
         let clone = CloneArgs::generic(args);
         if n == nr::CLONE && clone.is_thread() {
-            st.x[0] = self.clone_thread(st, &clone);
+            st.x[0] = self
+                .kernel
+                .traced(n, args, || self.clone_thread(st, &clone));
             st.pc += 4;
             return;
         }
         if n == nr::EXIT {
             // Another thread lives on: only this one ends (here, if so).
-            crate::thread::exit_if_not_last(&self.kernel);
+            crate::thread::exit_if_not_last(&self.kernel, args);
         }
         let (mut ret, out, child_sp) = self.kernel.handle_args(n, args, st.sp);
         if getfl && (ret as i64) >= 0 {

@@ -1018,13 +1018,14 @@ impl Engine {
         }
         let prev = self.phase(Phase::Syscall);
         let args = CloneArgs::generic([s.x[10], s.x[11], s.x[12], s.x[13], s.x[14], s.x[15]]);
+        let raw = [s.x[10], s.x[11], s.x[12], s.x[13], s.x[14], s.x[15]];
         let outcome = if nr == nr::CLONE && args.is_thread() {
-            s.x[10] = self.clone_thread(s, &args);
+            s.x[10] = self.kernel.traced(nr, raw, || self.clone_thread(s, &args));
             SysOutcome::Continue
         } else {
             if nr == nr::EXIT {
                 // Another thread lives on: only this one ends (here, if so).
-                crate::thread::exit_if_not_last(&self.kernel);
+                crate::thread::exit_if_not_last(&self.kernel, raw);
             }
             self.kernel.handle(s)
         };
@@ -1057,6 +1058,8 @@ impl Engine {
             s.pc = pc;
         }
         self.poll_signals(s);
+        // A temporary mask (rt_sigsuspend) that no handler frame took ends here.
+        self.kernel.restore_saved_mask();
     }
 
     /// `clone` of a thread: a copy of the caller's registers continues after the

@@ -145,8 +145,8 @@ pub fn enter_handler(
     put64(&mut f, uc + UC_STACK, cur_alt.sp);
     put32(&mut f, uc + UC_STACK + 8, cur_alt.flags as u32);
     put64(&mut f, uc + UC_STACK + 16, cur_alt.size);
-    let old_mask = k.signal_mask();
-    put64(&mut f, uc + UC_SIGMASK, old_mask);
+    let cur_mask = k.signal_mask();
+    put64(&mut f, uc + UC_SIGMASK, k.take_frame_mask());
     put64(&mut f, uc + UC_MCONTEXT, st.pc);
     for r in 1..32 {
         put64(&mut f, uc + UC_MCONTEXT + 8 * r as u64, st.x[r]);
@@ -157,7 +157,7 @@ pub fn enter_handler(
     put32(&mut f, uc + FP_STATE + 256, st.fcsr as u32);
     mem.write(frame, &f)?;
 
-    let mut mask = old_mask | act.mask;
+    let mut mask = cur_mask | act.mask;
     if act.flags & SA_NODEFER == 0 {
         mask |= 1 << (sig - 1);
     }

@@ -400,6 +400,79 @@ fn mask_forwardable_signals(how: libc::c_int) {
     }
 }
 
+/// Makes the calling guest thread's host mask block exactly the forwardable signals
+/// the guest thread blocks (`guest_mask`, bit `n-1` = signal `n`), so the host kernel
+/// keeps a blocked signal pending — or hands a process-directed one to a thread that
+/// takes it — instead of interrupting this thread's system calls.
+pub fn sync_host_mask(guest_mask: u64) {
+    let blocked = guest_mask & forwardable_mask();
+    // SAFETY: sigset operations on local sets; pthread_sigmask on the calling thread.
+    unsafe {
+        let (mut block, mut unblock): (libc::sigset_t, libc::sigset_t) =
+            (std::mem::zeroed(), std::mem::zeroed());
+        libc::sigemptyset(&mut block);
+        libc::sigemptyset(&mut unblock);
+        for sig in 1..=64 {
+            if forwardable_mask() & (1 << (sig - 1)) != 0 {
+                if blocked & (1 << (sig - 1)) != 0 {
+                    libc::sigaddset(&mut block, sig);
+                } else {
+                    libc::sigaddset(&mut unblock, sig);
+                }
+            }
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &block, std::ptr::null_mut());
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &unblock, std::ptr::null_mut());
+    }
+}
+
+/// Waits, as `rt_sigsuspend` does, until a forwardable signal outside `guest_mask`
+/// arrives (its host handler runs) — unless one has arrived already. The check and the
+/// wait are atomic: the signals are blocked while the runtime looks.
+pub fn suspend_until_forwarded(guest_mask: u64) {
+    // SAFETY: sigset operations on local sets; pthread_sigmask and sigsuspend on the
+    // calling thread (sigsuspend restores the mask it replaced).
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut all);
+        for sig in 1..=64 {
+            if forwardable_mask() & (1 << (sig - 1)) != 0 {
+                libc::sigaddset(&mut all, sig);
+            }
+        }
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        if FORWARDED.load(Ordering::SeqCst) & !guest_mask == 0 {
+            let mut wait = old;
+            for sig in 1..=64 {
+                if forwardable_mask() & (1 << (sig - 1)) != 0 {
+                    if guest_mask & (1 << (sig - 1)) != 0 {
+                        libc::sigaddset(&mut wait, sig);
+                    } else {
+                        libc::sigdelset(&mut wait, sig);
+                    }
+                }
+            }
+            libc::sigsuspend(&wait);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+}
+
+/// The forwardable signals pending for the calling thread or the process in the host
+/// kernel (blocked there because the guest blocks them).
+pub fn host_pending() -> u64 {
+    // SAFETY: sigpending into a local set; sigismember on it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut set);
+        (1..=64)
+            .filter(|&s| forwardable_mask() & (1 << (s - 1)) != 0)
+            .filter(|&s| libc::sigismember(&set, s) == 1)
+            .fold(0, |m, s| m | 1 << (s - 1))
+    }
+}
+
 /// The forwardable signals as a mask (bit `n-1` = signal `n`).
 pub fn forwardable_mask() -> u64 {
     (1..=64)

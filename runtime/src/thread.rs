@@ -154,10 +154,11 @@ pub fn spawn(
 /// A guest thread's `exit` while other threads live on: `clear_child_tid` is zeroed
 /// and its waiter woken, then the host thread ends. Returns (does nothing) if the
 /// caller is the last thread: the process exits instead.
-pub fn exit_if_not_last(kernel: &Kernel) {
+pub fn exit_if_not_last(kernel: &Kernel, args: [u64; 6]) {
     if !kernel.end_thread() {
         return;
     }
+    kernel.trace_no_return(crate::syscall::nr::EXIT, args);
     // The host thread cannot return through the translated frames below (they have no
     // unwind information), so it leaves without unwinding; its host stack stays
     // reserved (lazily committed) for the rest of the process.

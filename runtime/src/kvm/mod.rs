@@ -209,6 +209,12 @@ impl Runner {
     /// process instead).
     fn run(&mut self) {
         while !self.exited {
+            // Only what the guest thread does not block may interrupt it (the host then
+            // hands a process-directed signal to a thread that takes it).
+            let unblocked = forwardable_mask() & !self.p.kernel.signal_mask();
+            if let Err(e) = self.vm.ensure_run_signal_mask(unblocked) {
+                self.internal_error(&e.to_string());
+            }
             let t0 = Instant::now();
             let exit = self.vm.run();
             self.p
@@ -378,6 +384,8 @@ impl Runner {
             if self.deliver_pending(regs) {
                 return;
             }
+            // A temporary mask (rt_sigsuspend) that no handler frame took ends here.
+            self.p.kernel.restore_saved_mask();
             if restart {
                 regs.gpr[RAX] = ret;
                 regs.rip += 2;
@@ -438,9 +446,14 @@ impl Runner {
         };
         p.threads.fetch_add(1, Ordering::AcqRel);
         p.kernel.set_thread_count(p.threads.load(Ordering::Acquire));
+        let signals = p.kernel.thread_signals_for_clone();
         let spawned = std::thread::Builder::new()
             .name("guest".into())
             .spawn(move || {
+                // The parent's mask; host signals stay blocked outside KVM_RUN and
+                // system calls, as on every vCPU thread.
+                p.kernel.adopt_thread_signals(signals);
+                block_forwardable_signals();
                 let _ = tid_tx.send(p.kernel.guest_tid());
                 // The parent writes the tids first, as Linux does before the child runs.
                 if go_rx.recv() != Ok(true) {
@@ -513,7 +526,9 @@ impl Runner {
             _ => None,
         };
         let pid = snapshot.as_ref().map(|_| std::process::id());
-        unblock_forwardable_signals();
+        // While the call runs, what the guest thread blocks stays blocked on the host (a
+        // signal it blocks must not interrupt it with EINTR).
+        crate::sys::sync_host_mask(self.p.kernel.signal_mask());
         let (ret, out, _child_sp) = self.p.kernel.handle_args(g, a, sp);
         block_forwardable_signals();
         if let Some(snap) = snapshot.filter(|_| Some(std::process::id()) != pid) {
@@ -841,7 +856,8 @@ impl Runner {
         put(&mut f, mc + 150, &vm::USER_DS.to_le_bytes());
         put(&mut f, mc + 152, &error.to_le_bytes());
         put(&mut f, mc + 160, &trapno.to_le_bytes());
-        let old_mask = self.p.kernel.signal_mask();
+        let cur_mask = self.p.kernel.signal_mask();
+        let old_mask = self.p.kernel.take_frame_mask();
         put(&mut f, mc + 168, &old_mask.to_le_bytes());
         put(&mut f, mc + 176, &cr2.to_le_bytes());
         put(&mut f, mc + 184, &fpstate.to_le_bytes());
@@ -863,7 +879,7 @@ impl Runner {
         self.p.mem.write(fpstate, &xsave).ok()?;
         self.p.mem.write(frame, &f).ok()?;
 
-        let mut mask = old_mask | act.mask;
+        let mut mask = cur_mask | act.mask;
         if act.flags & SA_NODEFER == 0 {
             mask |= 1 << (sig - 1);
         }

@@ -1005,6 +1005,14 @@ impl Vm {
         self.vcpu.as_raw_fd()
     }
 
+    /// [`set_run_signal_mask`](Self::set_run_signal_mask) unless that is the mask already.
+    pub fn ensure_run_signal_mask(&mut self, unblocked: u64) -> Result<(), VmError> {
+        if self.run_mask == Some(unblocked) {
+            return Ok(());
+        }
+        self.set_run_signal_mask(unblocked)
+    }
+
     /// Lets host signals in `unblocked` (bit `n-1` = signal `n`) interrupt `KVM_RUN` even
     /// while the thread blocks them elsewhere.
     pub fn set_run_signal_mask(&mut self, unblocked: u64) -> Result<(), VmError> {

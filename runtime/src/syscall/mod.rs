@@ -250,6 +250,29 @@ impl Kernel {
         (ret, out)
     }
 
+    /// Runs `f` as syscall `nr` for a call an engine services itself (`clone` of a
+    /// thread), printing its `--strace` line; `f` returns the result register.
+    pub fn traced(&self, nr: u64, args: [u64; 6], f: impl FnOnce() -> u64) -> u64 {
+        let pre = self
+            .cfg
+            .strace
+            .then(|| strace::format_call(self, nr, &args));
+        let ret = f();
+        if let Some(pre) = pre {
+            let line = format!("{} {pre} = {}\n", self.pid(), strace::format_ret(nr, ret));
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+        ret
+    }
+
+    /// Prints the `--strace` line of a call that does not return (a thread's `exit`).
+    pub fn trace_no_return(&self, nr: u64, args: [u64; 6]) {
+        if self.cfg.strace {
+            let line = format!("{} {}\n", self.pid(), strace::format_call(self, nr, &args));
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+
     /// Has the guest asked for an instruction-cache flush (`riscv_flush_icache`) since
     /// the last call? The interpreter / dispatcher then drops stale decoded code.
     pub fn take_icache_flush(&self) -> bool {
@@ -668,6 +691,7 @@ impl Kernel {
             RT_SIGACTION => signal::rt_sigaction(self, a),
             RT_SIGPROCMASK => return signal::rt_sigprocmask(self, a),
             RT_SIGPENDING => signal::rt_sigpending(self, a),
+            RT_SIGSUSPEND => return signal::rt_sigsuspend(self, a),
             SIGALTSTACK => signal::sigaltstack(self, a),
             KILL => return signal::kill(self, a),
             TKILL => return signal::tkill(self, a[0], a[1]),

@@ -89,6 +89,13 @@ fn thread_mask() -> u64 {
 
 fn set_thread_mask(mask: u64) {
     THREAD.with(|t| t.set(ThreadSignals { mask, ..t.get() }));
+    crate::sys::sync_host_mask(mask);
+}
+
+thread_local! {
+    /// The mask to restore once the signals a `rt_sigsuspend` (or a system call with a
+    /// temporary mask) let in are delivered: Linux's `saved_sigmask`.
+    static SAVED_MASK: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 fn bit(sig: i32) -> u64 {
@@ -208,6 +215,33 @@ impl Kernel {
         THREAD.with(|t| t.get().altstack)
     }
 
+    /// Sets a temporary mask for a system call that waits with one (`rt_sigsuspend`):
+    /// the current mask is saved, to be restored by
+    /// [`restore_saved_mask`](Self::restore_saved_mask) after delivery.
+    pub fn set_temporary_mask(&self, mask: u64) {
+        let cur = thread_mask();
+        SAVED_MASK.with(|s| {
+            if s.get().is_none() {
+                s.set(Some(cur));
+            }
+        });
+        set_thread_mask(mask & !UNBLOCKABLE);
+    }
+
+    /// The mask a signal frame saves for `rt_sigreturn` to restore: the one saved by a
+    /// temporary mask (taken: only the first frame restores it), else the current one.
+    pub fn take_frame_mask(&self) -> u64 {
+        SAVED_MASK.with(|s| s.take()).unwrap_or_else(thread_mask)
+    }
+
+    /// Ends a temporary mask no handler frame took: call after delivering signals at
+    /// the end of a system call.
+    pub fn restore_saved_mask(&self) {
+        if let Some(m) = SAVED_MASK.with(|s| s.take()) {
+            set_thread_mask(m);
+        }
+    }
+
     /// What a thread made by `clone(CLONE_VM|CLONE_THREAD…)` from the calling thread
     /// starts with: the same mask, no alternate stack (Linux clears it for `CLONE_VM`).
     pub fn thread_signals_for_clone(&self) -> ThreadSignals {
@@ -221,6 +255,7 @@ impl Kernel {
     /// does).
     pub fn adopt_thread_signals(&self, t: ThreadSignals) {
         THREAD.with(|c| c.set(t));
+        crate::sys::sync_host_mask(t.mask);
     }
 
     /// `sa_flags` of the handler of the signal [`take_pending_signal`](Self::take_pending_signal)
@@ -285,6 +320,17 @@ impl Kernel {
         if act.handler == SIG_IGN
             || (act.handler == SIG_DFL && default_action(sig) == Default::Ignore)
         {
+            return Flow::Ret(0);
+        }
+        if thread_mask() & bit(sig) != 0
+            && act.handler != SIG_DFL
+            && crate::sys::forwardable_mask() & bit(sig) != 0
+        {
+            // This thread blocks it, another may not: the host kernel holds it for the
+            // process and hands it to a thread that takes it (whose host handler then
+            // forwards it back to us), or keeps it pending until one does.
+            drop(s);
+            let _ = host::int3(libc::SYS_kill, host::getpid() as u64, sig as u64, 0);
             return Flow::Ret(0);
         }
         s.pending |= bit(sig);
@@ -421,13 +467,42 @@ pub(super) fn rt_sigprocmask(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     Ok(k.recheck_pending())
 }
 
+/// `rt_sigsuspend(mask, size)`: waits with `mask` until a signal with a handler (or a
+/// fatal one) arrives; always fails with EINTR. The handlers run at the end of the
+/// call, then the original mask comes back (through their frames or
+/// [`Kernel::restore_saved_mask`]).
+pub(super) fn rt_sigsuspend(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = read_sigset(k, a[0])?;
+    k.set_temporary_mask(mask);
+    loop {
+        if let Flow::Killed(s) = k.recheck_pending() {
+            return Ok(Flow::Killed(s));
+        }
+        if k.has_deliverable_signal() {
+            return Err(Errno::EINTR);
+        }
+        // Signals from outside arrive through the host handler; take them into the
+        // pending set (and act on default dispositions) before looking again.
+        crate::sys::suspend_until_forwarded(thread_mask());
+        for (sig, code, pid) in crate::sys::take_forwarded() {
+            if let SysOutcome::Killed(s) = k.post_signal_from(sig, code, pid) {
+                return Ok(Flow::Killed(s));
+            }
+        }
+    }
+}
+
 pub(super) fn rt_sigpending(k: &Kernel, a: &[u64; 6]) -> SysResult {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
     }
+    // Pending here, or still pending in the host kernel (blocked forwardable ones).
     let p = {
         let s = lock(&k.signals);
-        s.pending & thread_mask()
+        (s.pending | crate::sys::host_pending()) & thread_mask()
     };
     k.mem.write(a[0], &p.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
@@ -497,9 +572,24 @@ fn check_sig(sig: u64) -> Result<i32, Errno> {
     Ok(sig)
 }
 
-fn to_self(k: &Kernel, sig: i32, code: i32) -> Result<Flow, Errno> {
+/// A signal from the guest to itself: to the process, or (`tid`: a guest tid) to one
+/// of its threads. One the guest has a handler for goes through the host kernel (its
+/// host handler forwards it back), so the host picks the thread that does not block it
+/// and wakes it from a blocking call, as Linux does; the rest is decided here.
+fn to_self(k: &Kernel, sig: i32, code: i32, tid: Option<i32>) -> Result<Flow, Errno> {
     if sig == 0 {
         return Ok(Flow::Ret(0));
+    }
+    let handled = k
+        .sigaction(sig)
+        .is_some_and(|a| !matches!(a.handler, SIG_DFL | SIG_IGN));
+    if handled && crate::sys::forwardable_mask() & bit(sig) != 0 {
+        let pid = host::getpid() as u64;
+        return match tid {
+            None => host::int3(libc::SYS_kill, pid, sig as u64, 0),
+            Some(t) => host::int3(libc::SYS_tgkill, pid, k.host_tid(t) as u64, sig as u64),
+        }
+        .map(Flow::Ret);
     }
     Ok(k.post(sig, code, k.pid()))
 }
@@ -507,7 +597,7 @@ fn to_self(k: &Kernel, sig: i32, code: i32) -> Result<Flow, Errno> {
 pub(super) fn kill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     let (pid, sig) = (a[0] as i32, check_sig(a[1])?);
     if pid == k.pid() {
-        return to_self(k, sig, SI_USER);
+        return to_self(k, sig, SI_USER, None);
     }
     host::int3(libc::SYS_kill, pid as u64, sig as u64, 0).map(Flow::Ret)
 }
@@ -518,7 +608,7 @@ pub(super) fn tkill(k: &Kernel, tid: u64, sig: u64) -> Result<Flow, Errno> {
         return Err(Errno::EINVAL);
     }
     if tid == k.guest_tid() {
-        return to_self(k, sig, SI_TKILL);
+        return to_self(k, sig, SI_TKILL, Some(tid));
     }
     host::int3(libc::SYS_tkill, k.host_tid(tid) as u64, sig as u64, 0).map(Flow::Ret)
 }
@@ -529,7 +619,7 @@ pub(super) fn tgkill(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
         return Err(Errno::EINVAL);
     }
     if tgid == k.pid() && tid == k.guest_tid() {
-        return to_self(k, sig, SI_TKILL);
+        return to_self(k, sig, SI_TKILL, Some(tid));
     }
     let htid = if tgid == k.pid() {
         k.host_tid(tid)
