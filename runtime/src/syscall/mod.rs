@@ -535,8 +535,10 @@ impl Kernel {
             MREMAP => mm::mremap(self, a),
             MSYNC => mm::msync(self, a),
             MINCORE => mm::mincore(self, a),
-            MLOCK | MUNLOCK | MLOCK2 => mm::mlock(self, a),
-            MLOCKALL | MUNLOCKALL => Ok(0),
+            MLOCK | MUNLOCK => mm::mlock(self, a),
+            MLOCK2 => mm::mlock2(self, a),
+            MLOCKALL => mm::mlockall(a),
+            MUNLOCKALL => Ok(0),
             MEMBARRIER => return self.enosys(nr),
             RISCV_HWPROBE => return self.enosys(nr),
             RISCV_FLUSH_ICACHE => {
@@ -622,6 +624,11 @@ impl Kernel {
             CLOCK_NANOSLEEP => time::clock_nanosleep(self, a),
             GETITIMER => time::getitimer(self, a),
             SETITIMER => time::setitimer(self, a),
+            TIMER_CREATE => time::timer_create(self, a),
+            TIMER_SETTIME => time::timer_settime(self, a),
+            TIMER_GETTIME => time::timer_gettime(self, a),
+            TIMER_GETOVERRUN => host::int3(libc::SYS_timer_getoverrun, a[0], 0, 0),
+            TIMER_DELETE => host::int3(libc::SYS_timer_delete, a[0], 0, 0),
             // sockets
             SOCKET => host::int3(libc::SYS_socket, a[0], a[1], a[2]),
             SOCKETPAIR => net::socketpair(self, a),
@@ -639,6 +646,8 @@ impl Kernel {
             SHUTDOWN => host::int3(libc::SYS_shutdown, a[0], a[1], 0),
             SENDMSG => net::msg(self, a, true),
             RECVMSG => net::msg(self, a, false),
+            SENDMMSG => net::mmsg(self, a, true),
+            RECVMMSG => net::mmsg(self, a, false),
             _ => return self.enosys(nr),
         };
         r.map(Flow::Ret)
