@@ -224,7 +224,7 @@ impl Kernel {
         };
         if let Some(pre) = pre {
             let line = match out {
-                SysOutcome::Exit(_) => format!("{} {pre}\n", self.pid()),
+                SysOutcome::Exit(_) => format!("{} {pre} = ?\n", self.pid()),
                 SysOutcome::Killed(s) => format!(
                     "{} {pre} = 0\n--- killed by signal {s} ({}) ---\n",
                     self.pid(),
