@@ -125,6 +125,15 @@ struct ExecArgs {
     /// qemu-user's -g; 0 picks a free port, printed on stderr).
     #[arg(short = 'g', long = "gdb", value_name = "PORT", env = "VMX_GDB")]
     gdb: Option<u16>,
+    /// Look guest absolute paths up under DIR first (a sysroot, like qemu-user's -L):
+    /// open, stat, access, readlink and execve of /x use DIR/x when it exists.
+    #[arg(
+        short = 'L',
+        long = "ld-prefix",
+        value_name = "DIR",
+        env = "VMX_LD_PREFIX"
+    )]
+    ld_prefix: Option<PathBuf>,
     #[command(flatten)]
     translate: TranslateOpts,
     /// The program (an .aot file; a guest ELF for `vmx run` or --engine=interp) and its
@@ -312,6 +321,12 @@ fn translate_report(s: &TranslateStats, wall: std::time::Duration, fmt: StatsArg
 
 fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result<()> {
     let program = PathBuf::from(&a.command[0]);
+    if let Some(dir) = &a.ld_prefix {
+        if !dir.is_dir() {
+            return Err(anyhow!("-L {}: not a directory", dir.display()));
+        }
+        vmx_runtime::syscall::set_sysroot(dir.clone());
+    }
     // `vmx run` of a guest whose translation is cached need not read the guest at all.
     let known = match (through_cache, a.engine) {
         (Some(cache), EngineArg::Aot | EngineArg::Check) => {

@@ -354,6 +354,7 @@ pub(super) fn readlinkat(k: &Kernel, a: &[u64; 6]) -> SysResult {
         k.mem.write(a[2], &exe[..n])?;
         return Ok(n as u64);
     }
+    let p = k.host_path(p);
     let (buf, n) = k.out_buf(a[2], size as u64)?;
     // SAFETY: host C string and a checked writable guest range of `n` bytes.
     unsafe {

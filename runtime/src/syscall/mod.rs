@@ -77,6 +77,19 @@ pub struct KernelConfig {
 /// the guest.
 pub type ExecHandler = Box<dyn Fn(&std::path::Path, &[Vec<u8>], &[Vec<u8>]) -> Errno + Send + Sync>;
 
+/// The guest sysroot (`vmx exec -L DIR`, `VMX_LD_PREFIX`), set once before the guest runs.
+static SYSROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes guest lookups of absolute paths (open, stat, access, readlink, execve) try
+/// `dir` + path first, as qemu-user's `-L`/`QEMU_LD_PREFIX` does: a cross toolchain's
+/// sysroot supplies the guest's `/etc`, `/usr/share` or `/lib` files. Paths under
+/// `/proc` and `/dev` are never redirected. Call before the guest runs (later calls are
+/// ignored).
+pub fn set_sysroot(dir: PathBuf) {
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let _ = SYSROOT.set(dir);
+}
+
 /// Linux's `PATH_MAX`.
 const PATH_MAX: usize = 4096;
 /// Linux's `MAX_RW_COUNT`: the most one read/write transfers.
@@ -367,13 +380,30 @@ impl Kernel {
             && (who == b"self" || who == b"thread-self" || who == self.pid().to_string().as_bytes())
     }
 
-    /// The path the host should see for a guest path that only reads (open, stat,
-    /// access): `/proc/self/exe` becomes the guest executable.
+    /// The path the host should see for a guest path that only looks up (open, stat,
+    /// access, readlink, execve): `/proc/self/exe` becomes the guest executable, and
+    /// with a sysroot ([`set_sysroot`]) an absolute path that exists under it is taken
+    /// from there (qemu-user's `-L`).
     fn host_path(&self, p: CString) -> CString {
+        use std::os::unix::ffi::OsStrExt;
         if self.is_proc_self(p.as_bytes(), b"exe") {
-            use std::os::unix::ffi::OsStrExt;
             if let Ok(c) = CString::new(self.cfg.exe_path.as_os_str().as_bytes()) {
                 return c;
+            }
+        }
+        if let Some(root) = SYSROOT.get() {
+            let b = p.as_bytes();
+            if b.starts_with(b"/") && !b.starts_with(b"/proc/") && !b.starts_with(b"/dev/") {
+                let mut joined = root.as_os_str().as_bytes().to_vec();
+                joined.extend_from_slice(b);
+                if let Ok(c) = CString::new(joined) {
+                    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+                    // SAFETY: `c` is a NUL-terminated host string and `st` a host
+                    // `struct stat` the call fills.
+                    if unsafe { libc::lstat(c.as_ptr(), st.as_mut_ptr()) } == 0 {
+                        return c;
+                    }
+                }
             }
         }
         p
