@@ -13,6 +13,9 @@
 //!
 //! A bad pointer must give `EFAULT` and never take the runtime down: every run must
 //! exit 0 after printing the whole table.
+//!
+//! `abi_calls` does the same for the success paths (`tests/data/abi_calls.c`): files,
+//! memory, timers, events, processes and sockets, output identical everywhere.
 
 mod common;
 
@@ -20,8 +23,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{have, indent, run, skip, vmx, vmx_cmd, Outcome, TempDir};
-
-const SOURCE: &str = "tests/data/errno_table.c";
 
 /// Cases where vmx does not give the kernel's answer yet: calls that need the signal
 /// delivery machinery being reworked for guest threads (sigsuspend, sigtimedwait,
@@ -95,7 +96,14 @@ fn differences(native: &str, got: &str, lenient: &[&str], allow_enosys: bool) ->
 
 /// Compiles the table with `cc` and `flags` into `dir`; `None` (with a message) when the
 /// compiler is absent.
-fn build(test: &str, dir: &Path, cc: &str, flags: &[&str], name: &str) -> Option<PathBuf> {
+fn build(
+    test: &str,
+    dir: &Path,
+    cc: &str,
+    flags: &[&str],
+    source: &str,
+    name: &str,
+) -> Option<PathBuf> {
     if !have(cc) {
         skip(test, &format!("{cc} is not installed; no {name} build"));
         return None;
@@ -105,7 +113,7 @@ fn build(test: &str, dir: &Path, cc: &str, flags: &[&str], name: &str) -> Option
         .args(flags)
         .args(["-O2", "-Wall", "-Werror", "-o"])
         .arg(&out)
-        .arg(common::root().join(SOURCE))
+        .arg(common::root().join(source))
         .output()
         .expect("running the compiler");
     assert!(
@@ -143,38 +151,42 @@ fn check_run(
     failures
 }
 
-#[test]
-fn errno_table() {
-    let test = "errno_table";
-    let tmp = TempDir::new("errno-table");
-    let Some(x86) = build(test, tmp.path(), "gcc", &["-static"], "errno-x86_64") else {
-        return;
-    };
-    let native = run(&mut Command::new(&x86), None).expect("running the table natively");
-    assert_eq!(native.status, 0, "{}", native.stderr_text());
+/// Builds `source` for x86-64, riscv64 and aarch64 and runs it natively, under vmx
+/// (every engine) and qemu-user; every output must be the native one, except the
+/// cases named in `vmx_pending` (may be ENOSYS under vmx) and `qemu_deviations`.
+/// Returns the native output.
+fn everywhere(
+    test: &str,
+    source: &str,
+    vmx_pending: &[&str],
+    qemu_deviations: &[&str],
+) -> Option<String> {
+    let tmp = TempDir::new(test);
+    let x86 = build(test, tmp.path(), "gcc", &["-static"], source, "x86_64")?;
+    let native = run(&mut Command::new(&x86), None).expect("running natively");
+    assert_eq!(
+        native.status,
+        0,
+        "{}{}",
+        native.stdout_text(),
+        native.stderr_text()
+    );
     let native = native.stdout_text();
-    let cases: usize = native
-        .lines()
-        .last()
-        .and_then(|l| l.strip_prefix("== "))
-        .and_then(|l| l.strip_suffix(" cases"))
-        .and_then(|n| n.parse().ok())
-        .expect("the table ends with its case count");
-    assert!(cases >= 400, "only {cases} cases");
-
     let rv = build(
         test,
         tmp.path(),
         "riscv64-linux-gnu-gcc",
         &["-static", "-B/usr/lib/llvm-19/bin", "-fuse-ld=lld"],
-        "errno-riscv64",
+        source,
+        "riscv64",
     );
     let a64 = build(
         test,
         tmp.path(),
         "aarch64-linux-gnu-gcc",
         &["-static"],
-        "errno-aarch64",
+        source,
+        "aarch64",
     );
 
     let mut failures = Vec::new();
@@ -183,23 +195,25 @@ fn errno_table() {
         cmd.args(args);
         run(&mut cmd, None).unwrap_or_else(|e| panic!("{e}"))
     };
+    let interp = std::ffi::OsStr::new("--engine=interp");
+    let exec = std::ffi::OsStr::new("exec");
     if let Some(rv) = &rv {
-        let interp = vmx_run(&["exec".as_ref(), "--engine=interp".as_ref(), rv.as_os_str()]);
+        let out = vmx_run(&[exec, interp, rv.as_os_str()]);
         failures.extend(check_run(
             "riscv64, vmx --engine=interp",
-            interp,
+            out,
             &native,
-            VMX_PENDING,
+            vmx_pending,
             true,
         ));
         match common::translate_cached(rv) {
             Ok(aot) => {
-                let out = vmx_run(&["exec".as_ref(), aot.as_os_str()]);
+                let out = vmx_run(&[exec, aot.as_os_str()]);
                 failures.extend(check_run(
                     "riscv64, vmx translated",
                     out,
                     &native,
-                    VMX_PENDING,
+                    vmx_pending,
                     true,
                 ));
             }
@@ -211,7 +225,7 @@ fn errno_table() {
                 "qemu-riscv64",
                 out,
                 &native,
-                QEMU_DEVIATIONS,
+                qemu_deviations,
                 false,
             ));
         } else {
@@ -219,12 +233,12 @@ fn errno_table() {
         }
     }
     if let Some(a64) = &a64 {
-        let interp = vmx_run(&["exec".as_ref(), "--engine=interp".as_ref(), a64.as_os_str()]);
+        let out = vmx_run(&[exec, interp, a64.as_os_str()]);
         failures.extend(check_run(
             "aarch64, vmx --engine=interp",
-            interp,
+            out,
             &native,
-            VMX_PENDING,
+            vmx_pending,
             true,
         ));
         if have("qemu-aarch64") {
@@ -233,7 +247,7 @@ fn errno_table() {
                 "qemu-aarch64",
                 out,
                 &native,
-                QEMU_DEVIATIONS,
+                qemu_deviations,
                 false,
             ));
         } else {
@@ -241,22 +255,50 @@ fn errno_table() {
         }
     }
     // x86-64 under vmx: a KVM guest (or, without KVM, the host-process fallback).
-    let out = vmx_run(&["exec".as_ref(), x86.as_os_str()]);
+    let out = vmx_run(&[exec, x86.as_os_str()]);
     failures.extend(check_run(
         "x86-64, vmx exec",
         out,
         &native,
-        VMX_PENDING,
+        vmx_pending,
         true,
     ));
 
     assert!(
         failures.is_empty(),
-        "{} ({} cases):\n{}",
+        "{source} under {}:\n{}",
         vmx().display(),
-        cases,
         failures.join("\n")
     );
+    Some(native)
+}
+
+#[test]
+fn errno_table() {
+    let Some(native) = everywhere(
+        "errno_table",
+        "tests/data/errno_table.c",
+        VMX_PENDING,
+        QEMU_DEVIATIONS,
+    ) else {
+        return;
+    };
+    let cases: usize = native
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("== "))
+        .and_then(|l| l.strip_suffix(" cases"))
+        .and_then(|n| n.parse().ok())
+        .expect("the table ends with its case count");
+    assert!(cases >= 400, "only {cases} cases");
+}
+
+#[test]
+fn abi_calls() {
+    let Some(native) = everywhere("abi_calls", "tests/data/abi_calls.c", &[], &[]) else {
+        return;
+    };
+    assert!(native.ends_with("done\n"), "{native}");
 }
 
 #[test]
