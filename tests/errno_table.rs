@@ -84,10 +84,11 @@ fn differences(native: &str, got: &str, lenient: &[&str], allow_enosys: bool) ->
             continue;
         }
         let name = case_name(w);
-        if case_name(h) == name && lenient.iter().any(|p| name.starts_with(p)) {
-            if !allow_enosys || h.ends_with(": ENOSYS") {
-                continue;
-            }
+        if case_name(h) == name
+            && lenient.iter().any(|p| name.starts_with(p))
+            && (!allow_enosys || h.ends_with(": ENOSYS"))
+        {
+            continue;
         }
         out.push(format!("native `{w}`, got `{h}`"));
     }
@@ -295,7 +296,9 @@ fn errno_table() {
 
 #[test]
 fn abi_calls() {
-    let Some(native) = everywhere("abi_calls", "tests/data/abi_calls.c", &[], &[]) else {
+    // qemu-user (8.x/9.x) implements neither PR_GET_TID_ADDRESS nor PR_GET_SECCOMP.
+    let qemu = &["prctl tid address", "prctl seccomp"];
+    let Some(native) = everywhere("abi_calls", "tests/data/abi_calls.c", &[], qemu) else {
         return;
     };
     assert!(native.ends_with("done\n"), "{native}");

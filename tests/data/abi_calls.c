@@ -263,6 +263,11 @@ static void processes(void) {
     CHECK(prctl(PR_GET_NAME, name, 0, 0, 0) == 0);
     printf("prctl name: %s\n", name);
     printf("prctl dumpable: %d\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+    int *tidp = NULL;
+    int r = prctl(PR_GET_TID_ADDRESS, &tidp, 0, 0, 0);
+    printf("prctl tid address: %s\n", r ? strerror(errno) : tidp ? "set" : "NULL");
+    printf("prctl seccomp: %d\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
+    printf("prctl ambient cap 0: %d\n", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, 0, 0, 0));
     struct rusage ru;
     CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
     printf("getrusage: maxrss > 0 %d\n", ru.ru_maxrss > 0);
