@@ -128,6 +128,15 @@ struct ExecArgs {
     /// The guest's argv[0] (default: PROGRAM as given; like qemu-user's -0).
     #[arg(long = "argv0", value_name = "STRING", env = "VMX_ARGV0")]
     argv0: Option<OsString>,
+    /// Look guest absolute paths up under DIR first (a sysroot, like qemu-user's -L):
+    /// open, stat, access, readlink and execve of /x use DIR/x when it exists.
+    #[arg(
+        short = 'L',
+        long = "ld-prefix",
+        value_name = "DIR",
+        env = "VMX_LD_PREFIX"
+    )]
+    ld_prefix: Option<PathBuf>,
     #[command(flatten)]
     translate: TranslateOpts,
     /// The program (an .aot file; a guest ELF for `vmx run` or --engine=interp) and its
@@ -191,6 +200,10 @@ fn reexec_command(a: &ExecArgs) -> Vec<OsString> {
     }
     if a.strace {
         cmd.push("--strace".into());
+    }
+    if let Some(dir) = &a.ld_prefix {
+        cmd.push("-L".into());
+        cmd.push(dir.clone().into_os_string());
     }
     cmd
 }
@@ -333,6 +346,12 @@ fn translate_report(s: &TranslateStats, wall: std::time::Duration, fmt: StatsArg
 
 fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result<()> {
     let program = PathBuf::from(&a.command[0]);
+    if let Some(dir) = &a.ld_prefix {
+        if !dir.is_dir() {
+            return Err(anyhow!("-L {}: not a directory", dir.display()));
+        }
+        vmx_runtime::syscall::set_sysroot(dir.clone());
+    }
     // `vmx run` of a guest whose translation is cached need not read the guest at all.
     let known = match (through_cache, a.engine) {
         (Some(cache), EngineArg::Aot | EngineArg::Check) => {

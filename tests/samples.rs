@@ -163,6 +163,7 @@ sample_tests!(
     setjmp_longjmp,
     signal_timer,
     signals,
+    sockets,
     strings,
     text_patch,
 );

@@ -103,6 +103,7 @@ sample_tests!(
     recursion,
     segfault,
     setjmp_longjmp,
+    sockets,
     strings,
 );
 

@@ -354,6 +354,7 @@ pub(super) fn readlinkat(k: &Kernel, a: &[u64; 6]) -> SysResult {
         k.mem.write(a[2], &exe[..n])?;
         return Ok(n as u64);
     }
+    let p = k.host_path(p);
     let (buf, n) = k.out_buf(a[2], size as u64)?;
     // SAFETY: host C string and a checked writable guest range of `n` bytes.
     unsafe {
@@ -592,6 +593,7 @@ pub(super) fn ppoll(k: &Kernel, a: &[u64; 6]) -> SysResult {
     }
     let fds = k.out_ptr(a[0], nfds * 8)?;
     let tmo = k.opt_out_ptr(a[2], 16)?;
+    super::time::check_sigmask(k, a[3], a[4])?;
     // The guest signal mask is emulated; the host mask stays the runtime's.
     // SAFETY: checked guest pollfd array and NULL or a checked guest timespec.
     unsafe { host::sys(libc::SYS_ppoll, [fds, nfds, tmo, 0, 8, 0]) }
@@ -607,6 +609,12 @@ pub(super) fn pselect6(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let w = k.opt_out_ptr(a[2], bytes)?;
     let e = k.opt_out_ptr(a[3], bytes)?;
     let tmo = k.opt_out_ptr(a[4], 16)?;
+    // The sixth argument points to `{ const sigset_t *ss; size_t ss_len; }`.
+    if a[5] != 0 {
+        let ss = k.mem.read_u64(a[5])?;
+        let len = k.mem.read_u64(a[5] + 8)?;
+        super::time::check_sigmask(k, ss, len)?;
+    }
     // SAFETY: NULL or checked guest fd_sets (same bitmap layout) and timespec.
     unsafe { host::sys(libc::SYS_pselect6, [a[0], r, w, e, tmo, 0]) }
 }
@@ -642,39 +650,54 @@ pub(super) fn epoll_ctl(k: &Kernel, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn epoll_pwait(k: &Kernel, a: &[u64; 6], v2: bool) -> SysResult {
+    // Linux's order: the timeout (epoll_pwait2), the signal mask, then maxevents, the
+    // events buffer (only `access_ok`: nothing is written when no event is ready) and
+    // the fd. Events are collected in a host array and copied out in the guest layout
+    // (12 packed bytes on x86-64, 16 on the others).
+    let tmo = if v2 {
+        let t = k.opt_in_ptr(a[3], 16)?;
+        if t != 0 {
+            let mut b = [0u8; 16];
+            k.mem.read(a[3], &mut b)?;
+            let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+            let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+            if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        t
+    } else {
+        a[3]
+    };
+    super::time::check_sigmask(k, a[4], a[5])?;
     let max = a[2] as i32;
-    if max <= 0 {
+    let size = if k.is_x86_64() { 12 } else { 16 };
+    if max <= 0 || max as u64 > (i32::MAX as u64) / size {
         return Err(Errno::EINVAL);
     }
-    if k.is_x86_64() {
-        let buf = k.out_ptr(a[1], max as u64 * 12)?;
-        let (nr, tmo) = if v2 {
-            (libc::SYS_epoll_pwait2, k.opt_in_ptr(a[3], 16)?)
-        } else {
-            (libc::SYS_epoll_pwait, a[3])
-        };
-        // SAFETY: `buf` is a checked writable guest array of `max` host-layout events;
-        // `tmo` an integer or NULL / a checked guest timespec.
-        return unsafe { host::sys(nr, [a[0], buf, max as u64, tmo, 0, 8]) };
-    }
-    let max = (max as usize).min(1024);
-    if k.mem.writable_len(a[1], max as u64 * 16) < max as u64 * 16 {
+    if a[1]
+        .checked_add(max as u64 * size)
+        .is_none_or(|e| e > vmx_lifter::state::GUEST_SPACE)
+    {
         return Err(Errno::EFAULT);
     }
+    let max = (max as usize).min(1024);
     let mut evs = vec![HostEpollEvent::default(); max];
-    let (nr, tmo) = if v2 {
-        (libc::SYS_epoll_pwait2, k.opt_in_ptr(a[3], 16)?)
+    let nr = if v2 {
+        libc::SYS_epoll_pwait2
     } else {
-        (libc::SYS_epoll_pwait, a[3])
+        libc::SYS_epoll_pwait
     };
     // SAFETY: `evs` is a live host array of `max` events; `tmo` is an integer
     // (epoll_pwait) or NULL / a checked guest timespec (epoll_pwait2).
     let n = unsafe { host::sys(nr, [a[0], evs.as_mut_ptr() as u64, max as u64, tmo, 0, 8]) }?;
-    let mut out = Vec::with_capacity(n as usize * 16);
+    let mut out = Vec::with_capacity(n as usize * size as usize);
     for e in &evs[..n as usize] {
         let (events, data) = (e.events, e.data);
         out.extend_from_slice(&events.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
+        if size == 16 {
+            out.extend_from_slice(&[0; 4]);
+        }
         out.extend_from_slice(&data.to_le_bytes());
     }
     k.mem.write(a[1], &out)?;

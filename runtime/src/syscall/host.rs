@@ -84,6 +84,8 @@ const INT_ONLY: &[libc::c_long] = &[
     libc::SYS_ioprio_get,
     libc::SYS_ioprio_set,
     libc::SYS_pidfd_open,
+    libc::SYS_timer_getoverrun,
+    libc::SYS_timer_delete,
 ];
 
 /// Performs a host syscall that takes only integer arguments (listed in `INT_ONLY`;

@@ -233,3 +233,21 @@ pub(super) fn mlock(k: &Kernel, a: &[u64; 6]) -> SysResult {
     }
     Ok(0)
 }
+
+/// `mlock2(addr, len, flags)`: `MLOCK_ONFAULT` (1) is the only flag.
+pub(super) fn mlock2(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    if a[2] & !1 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    mlock(k, a)
+}
+
+/// `mlockall(flags)`: nothing to lock, but the flags are checked as Linux does
+/// (`MCL_CURRENT` 1, `MCL_FUTURE` 2, `MCL_ONFAULT` 4, not `MCL_ONFAULT` alone).
+pub(super) fn mlockall(a: &[u64; 6]) -> SysResult {
+    let flags = a[0];
+    if flags == 0 || flags & !7 != 0 || flags == 4 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

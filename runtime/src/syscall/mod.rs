@@ -77,6 +77,19 @@ pub struct KernelConfig {
 /// the guest.
 pub type ExecHandler = Box<dyn Fn(&std::path::Path, &[Vec<u8>], &[Vec<u8>]) -> Errno + Send + Sync>;
 
+/// The guest sysroot (`vmx exec -L DIR`, `VMX_LD_PREFIX`), set once before the guest runs.
+static SYSROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes guest lookups of absolute paths (open, stat, access, readlink, execve) try
+/// `dir` + path first, as qemu-user's `-L`/`QEMU_LD_PREFIX` does: a cross toolchain's
+/// sysroot supplies the guest's `/etc`, `/usr/share` or `/lib` files. Paths under
+/// `/proc` and `/dev` are never redirected. Call before the guest runs (later calls are
+/// ignored).
+pub fn set_sysroot(dir: PathBuf) {
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let _ = SYSROOT.set(dir);
+}
+
 /// Linux's `PATH_MAX`.
 const PATH_MAX: usize = 4096;
 /// Linux's `MAX_RW_COUNT`: the most one read/write transfers.
@@ -235,7 +248,7 @@ impl Kernel {
         };
         if let Some(pre) = pre {
             let line = match out {
-                SysOutcome::Exit(_) => format!("{} {pre}\n", self.pid()),
+                SysOutcome::Exit(_) => format!("{} {pre} = ?\n", self.pid()),
                 SysOutcome::Killed(s) => format!(
                     "{} {pre} = 0\n--- killed by signal {s} ({}) ---\n",
                     self.pid(),
@@ -449,13 +462,30 @@ impl Kernel {
             && (who == b"self" || who == b"thread-self" || who == self.pid().to_string().as_bytes())
     }
 
-    /// The path the host should see for a guest path that only reads (open, stat,
-    /// access): `/proc/self/exe` becomes the guest executable.
+    /// The path the host should see for a guest path that only looks up (open, stat,
+    /// access, readlink, execve): `/proc/self/exe` becomes the guest executable, and
+    /// with a sysroot ([`set_sysroot`]) an absolute path that exists under it is taken
+    /// from there (qemu-user's `-L`).
     fn host_path(&self, p: CString) -> CString {
+        use std::os::unix::ffi::OsStrExt;
         if self.is_proc_self(p.as_bytes(), b"exe") {
-            use std::os::unix::ffi::OsStrExt;
             if let Ok(c) = CString::new(self.cfg.exe_path.as_os_str().as_bytes()) {
                 return c;
+            }
+        }
+        if let Some(root) = SYSROOT.get() {
+            let b = p.as_bytes();
+            if b.starts_with(b"/") && !b.starts_with(b"/proc/") && !b.starts_with(b"/dev/") {
+                let mut joined = root.as_os_str().as_bytes().to_vec();
+                joined.extend_from_slice(b);
+                if let Ok(c) = CString::new(joined) {
+                    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+                    // SAFETY: `c` is a NUL-terminated host string and `st` a host
+                    // `struct stat` the call fills.
+                    if unsafe { libc::lstat(c.as_ptr(), st.as_mut_ptr()) } == 0 {
+                        return c;
+                    }
+                }
             }
         }
         p
@@ -617,8 +647,10 @@ impl Kernel {
             MREMAP => mm::mremap(self, a),
             MSYNC => mm::msync(self, a),
             MINCORE => mm::mincore(self, a),
-            MLOCK | MUNLOCK | MLOCK2 => mm::mlock(self, a),
-            MLOCKALL | MUNLOCKALL => Ok(0),
+            MLOCK | MUNLOCK => mm::mlock(self, a),
+            MLOCK2 => mm::mlock2(self, a),
+            MLOCKALL => mm::mlockall(a),
+            MUNLOCKALL => Ok(0),
             MEMBARRIER => return self.enosys(nr),
             RISCV_HWPROBE => return self.enosys(nr),
             RISCV_FLUSH_ICACHE => {
@@ -705,6 +737,11 @@ impl Kernel {
             CLOCK_NANOSLEEP => time::clock_nanosleep(self, a),
             GETITIMER => time::getitimer(self, a),
             SETITIMER => time::setitimer(self, a),
+            TIMER_CREATE => time::timer_create(self, a),
+            TIMER_SETTIME => time::timer_settime(self, a),
+            TIMER_GETTIME => time::timer_gettime(self, a),
+            TIMER_GETOVERRUN => host::int3(libc::SYS_timer_getoverrun, a[0], 0, 0),
+            TIMER_DELETE => host::int3(libc::SYS_timer_delete, a[0], 0, 0),
             // sockets
             SOCKET => host::int3(libc::SYS_socket, a[0], a[1], a[2]),
             SOCKETPAIR => net::socketpair(self, a),
@@ -722,6 +759,8 @@ impl Kernel {
             SHUTDOWN => host::int3(libc::SYS_shutdown, a[0], a[1], 0),
             SENDMSG => net::msg(self, a, true),
             RECVMSG => net::msg(self, a, false),
+            SENDMMSG => net::mmsg(self, a, true),
+            RECVMMSG => net::mmsg(self, a, false),
             _ => return self.enosys(nr),
         };
         r.map(Flow::Ret)

@@ -94,17 +94,28 @@ pub(super) fn getsockopt(k: &Kernel, a: &[u64; 6]) -> SysResult {
     unsafe { host::sys(libc::SYS_getsockopt, [a[0], a[1], a[2], val, lenp, 0]) }
 }
 
-/// sendmsg / recvmsg: the guest `struct msghdr` (56 bytes) is rebuilt with host
-/// pointers; after recvmsg the lengths and flags the kernel updated are copied back.
-pub(super) fn msg(k: &Kernel, a: &[u64; 6], send: bool) -> SysResult {
+/// A guest `struct msghdr` (56 bytes) rebuilt for the host: the host header and the
+/// buffers it points to (the iovec array), alive as long as it is.
+struct HostMsg {
+    h: libc::msghdr,
+    _iovs: Vec<libc::iovec>,
+}
+
+/// Reads the guest `struct msghdr` at `addr` and points a host one at the checked guest
+/// buffers (`send`: the kernel reads them; otherwise it writes them).
+fn host_msg(k: &Kernel, addr: u64, send: bool) -> Result<HostMsg, Errno> {
     let mut g = [0u8; 56];
-    k.mem.read(a[1], &mut g)?;
+    k.mem.read(addr, &mut g)?;
     let w = |o: usize| u64::from_le_bytes(g[o..o + 8].try_into().unwrap_or_default());
     let (name, namelen) = (
         w(0),
         u64::from(u32::from_le_bytes([g[8], g[9], g[10], g[11]])),
     );
     let (iov, iovlen, control, controllen) = (w(16), w(24), w(32), w(40));
+    // Linux: more than UIO_MAXIOV buffers is EMSGSIZE here (EINVAL for readv).
+    if iovlen > 1024 {
+        return Err(Errno(libc::EMSGSIZE));
+    }
     let iovs = fs::iovecs(k, iov, iovlen, !send)?;
     let name_p = if send {
         k.opt_in_ptr(name, namelen)?
@@ -128,23 +139,98 @@ pub(super) fn msg(k: &Kernel, a: &[u64; 6], send: bool) -> SysResult {
     } else {
         controllen as usize
     };
+    Ok(HostMsg { h, _iovs: iovs })
+}
+
+/// After recvmsg: the lengths and flags the kernel updated go back to the guest header.
+fn msg_back(k: &Kernel, addr: u64, h: &libc::msghdr) -> Result<(), Errno> {
+    k.mem.write_u32(addr + 8, h.msg_namelen)?;
+    k.mem.write_u64(addr + 40, h.msg_controllen as u64)?;
+    k.mem.write_u32(addr + 48, h.msg_flags as u32)?;
+    Ok(())
+}
+
+/// sendmsg / recvmsg: the guest `struct msghdr` is rebuilt with host pointers; after
+/// recvmsg the lengths and flags the kernel updated are copied back. `msghdr` and
+/// `cmsghdr` (and so SCM_RIGHTS fd arrays) have the same layout on every 64-bit port.
+pub(super) fn msg(k: &Kernel, a: &[u64; 6], send: bool) -> SysResult {
+    let mut m = host_msg(k, a[1], send)?;
     let nr = if send {
         libc::SYS_sendmsg
     } else {
         libc::SYS_recvmsg
     };
-    // SAFETY: `h` is a live host msghdr whose buffers are checked guest ranges and a
+    // SAFETY: `m.h` is a live host msghdr whose buffers are checked guest ranges and a
     // live host iovec array.
     let n = unsafe {
         host::sys(
             nr,
-            [a[0], &mut h as *mut libc::msghdr as u64, a[2], 0, 0, 0],
+            [a[0], &mut m.h as *mut libc::msghdr as u64, a[2], 0, 0, 0],
         )
     }?;
     if !send {
-        k.mem.write_u32(a[1] + 8, h.msg_namelen)?;
-        k.mem.write_u64(a[1] + 40, h.msg_controllen as u64)?;
-        k.mem.write_u32(a[1] + 48, h.msg_flags as u32)?;
+        msg_back(k, a[1], &m.h)?;
+    }
+    Ok(n)
+}
+
+/// sendmmsg / recvmmsg: `struct mmsghdr` is a guest msghdr (56 bytes) plus `msg_len`
+/// (4, padded to 64). Each header is converted; `msg_len` of the ones transferred is
+/// written back. recvmmsg's timeout is a checked guest timespec.
+pub(super) fn mmsg(k: &Kernel, a: &[u64; 6], send: bool) -> SysResult {
+    const UIO_MAXIOV: u64 = 1024;
+    let (vec, vlen, flags) = (a[1], a[2] as u32, a[3]);
+    let vlen = u64::from(vlen).min(UIO_MAXIOV);
+    let tmo = if send { 0 } else { k.opt_out_ptr(a[4], 16)? };
+    let mut msgs = Vec::with_capacity(vlen as usize);
+    for i in 0..vlen {
+        match host_msg(k, vec + i * 64, send) {
+            Ok(m) => msgs.push(m),
+            // Like Linux, a bad header after the first ends the batch there.
+            Err(e) if msgs.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    let mut hv: Vec<libc::mmsghdr> = msgs
+        .iter()
+        .map(|m| libc::mmsghdr {
+            msg_hdr: m.h,
+            msg_len: 0,
+        })
+        .collect();
+    if hv.is_empty() {
+        // vlen 0: the host still checks the fd.
+        // SAFETY: a zero-length vector is never dereferenced.
+        return unsafe {
+            host::sys(
+                if send {
+                    libc::SYS_sendmmsg
+                } else {
+                    libc::SYS_recvmmsg
+                },
+                [a[0], hv.as_mut_ptr() as u64, 0, flags, tmo, 0],
+            )
+        };
+    }
+    let nr = if send {
+        libc::SYS_sendmmsg
+    } else {
+        libc::SYS_recvmmsg
+    };
+    // SAFETY: `hv` is a live host array of msghdrs over checked guest buffers and live
+    // host iovec arrays (owned by `msgs`); `tmo` is NULL or a checked guest timespec.
+    let n = unsafe {
+        host::sys(
+            nr,
+            [a[0], hv.as_mut_ptr() as u64, hv.len() as u64, flags, tmo, 0],
+        )
+    }?;
+    for (i, m) in hv.iter().take(n as usize).enumerate() {
+        let g = vec + i as u64 * 64;
+        if !send {
+            msg_back(k, g, &m.msg_hdr)?;
+        }
+        k.mem.write_u32(g + 56, m.msg_len)?;
     }
     Ok(n)
 }

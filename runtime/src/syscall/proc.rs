@@ -222,6 +222,13 @@ pub(super) fn getcpu(k: &Kernel, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn prctl(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    const PR_GET_SECCOMP: i32 = 21;
+    const PR_MCE_KILL: i32 = 33;
+    const PR_MCE_KILL_GET: i32 = 34;
+    const PR_GET_TID_ADDRESS: i32 = 40;
+    const PR_CAP_AMBIENT: i32 = 47;
+    const PR_GET_SPECULATION_CTRL: i32 = 52;
+    const PR_SET_PTRACER: i32 = 0x5961_6d61;
     let opt = a[0] as i32;
     match opt {
         libc::PR_SET_NAME => {
@@ -267,10 +274,22 @@ pub(super) fn prctl(k: &Kernel, a: &[u64; 6]) -> SysResult {
         | libc::PR_GET_THP_DISABLE
         | libc::PR_CAPBSET_READ
         | libc::PR_GET_KEEPCAPS
-        | libc::PR_SET_KEEPCAPS => {
+        | libc::PR_SET_KEEPCAPS
+        | PR_GET_SECCOMP
+        | PR_CAP_AMBIENT
+        | PR_MCE_KILL
+        | PR_MCE_KILL_GET
+        | PR_GET_SPECULATION_CTRL
+        | PR_SET_PTRACER => {
             // SAFETY: these options take only integer arguments.
             unsafe { host::sys(libc::SYS_prctl, [a[0], a[1], a[2], a[3], a[4], 0]) }
         }
+        PR_GET_TID_ADDRESS => {
+            k.mem.write_u64(a[1], k.clear_child_tid())?;
+            Ok(0)
+        }
+        // A seccomp filter would judge the runtime's own system calls (with the
+        // host's numbers), not the guest's: refused, as by a kernel without seccomp.
         _ => {
             k.report_variant(super::nr::PRCTL, a[0], "option");
             Err(Errno::EINVAL)

@@ -228,6 +228,13 @@ pub fn to_generic(n: u64, a: [u64; 6]) -> X86Call {
         MEMBARRIER,
         INOTIFY_ADD_WATCH,
         INOTIFY_RM_WATCH,
+        TIMER_CREATE,
+        TIMER_SETTIME,
+        TIMER_GETTIME,
+        TIMER_GETOVERRUN,
+        TIMER_DELETE,
+        SENDMMSG,
+        RECVMMSG,
     );
     let z = 0;
     match n {
@@ -458,6 +465,13 @@ mod libc_nr {
         MEMBARRIER = SYS_membarrier,
         INOTIFY_ADD_WATCH = SYS_inotify_add_watch,
         INOTIFY_RM_WATCH = SYS_inotify_rm_watch,
+        TIMER_CREATE = SYS_timer_create,
+        TIMER_SETTIME = SYS_timer_settime,
+        TIMER_GETTIME = SYS_timer_gettime,
+        TIMER_GETOVERRUN = SYS_timer_getoverrun,
+        TIMER_DELETE = SYS_timer_delete,
+        SENDMMSG = SYS_sendmmsg,
+        RECVMMSG = SYS_recvmmsg,
     );
 }
 
