@@ -22,7 +22,7 @@ use crate::{load_profile, parse_profile, translate_opts, ExecArgs, TranslateOpts
 pub(crate) struct CacheOpts {
     /// Cache directory [default: $XDG_CACHE_HOME/vmx, else ~/.cache/vmx].
     #[arg(long = "cache-dir", env = "VMX_CACHE_DIR", value_name = "DIR")]
-    dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// Size limit of the cache: least-recently-used entries are evicted beyond it
     /// (K, M, G, T suffixes, powers of 1024).
     #[arg(long = "cache-maxsize", env = "VMX_CACHE_MAXSIZE", value_name = "SIZE",

@@ -146,6 +146,8 @@ struct ExecArgs {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: only guest threads may take the guest's signals.
+    engine::keep_signals_for_guest();
     let filter = std::env::var("VMX_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "warn".into());
@@ -188,11 +190,20 @@ fn main() -> ExitCode {
 
 /// How a guest `execve` of another guest program runs it: `vmx run` (through the
 /// cache, since it is an ELF) with this run's engine and tracing.
-fn reexec_command(a: &ExecArgs) -> Vec<OsString> {
+fn reexec_command(a: &ExecArgs, cache: Option<&cache_cmd::CacheOpts>) -> Vec<OsString> {
     let Ok(vmx) = std::env::current_exe() else {
         return Vec::new();
     };
     let mut cmd = vec![vmx.into_os_string(), "run".into()];
+    // The child gets the guest's environment, which need not say where the cache is.
+    let dir = match cache.and_then(|c| c.dir.clone()) {
+        Some(d) if !d.as_os_str().is_empty() => Some(d),
+        _ => vmx_aot_cache::cache::default_dir_from_env().ok(),
+    };
+    if let Some(dir) = dir {
+        cmd.push("--cache-dir".into());
+        cmd.push(dir.into_os_string());
+    }
     match a.engine {
         EngineArg::Aot => {}
         EngineArg::Interp => cmd.push("--engine=interp".into()),
@@ -441,7 +452,7 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
         profile_out,
         gdb: a.gdb,
         cache: cache_use,
-        reexec: reexec_command(&a),
+        reexec: reexec_command(&a, through_cache),
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())

@@ -709,6 +709,8 @@ pub fn run(
         .spawn(move || {
             crate::thread::guard(move || {
                 install_fault_handler(mem.base());
+                // The host main thread blocked them before any other thread started.
+                crate::sys::sync_host_mask(kernel.signal_mask());
                 let mut st = A64State {
                     pc: entry,
                     sp,

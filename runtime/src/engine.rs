@@ -120,6 +120,13 @@ pub struct RunConfig {
     pub reexec: Vec<std::ffi::OsString>,
 }
 
+/// Blocks the signals a guest may handle in the calling thread, so that threads the
+/// process starts before the guest (a cache's I/O threads, say) never receive them:
+/// call first thing in `main`. Guest threads set their own masks.
+pub fn keep_signals_for_guest() {
+    block_forwardable_signals();
+}
+
 /// Makes `kernel` run guest `execve`s of guest-ISA programs through `reexec` (see
 /// [`RunConfig::reexec`]).
 pub(crate) fn install_exec_handler(kernel: &Kernel, reexec: &[std::ffi::OsString]) {
@@ -1598,6 +1605,8 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
         .spawn(move || {
             crate::thread::guard(move || {
                 install_fault_handler(base as *mut u8);
+                // The host main thread blocked them before any other thread started.
+                crate::sys::sync_host_mask(engine().kernel.signal_mask());
                 let mut st = RvState {
                     pc: entry,
                     ..RvState::default()

@@ -724,6 +724,7 @@ impl Kernel {
             RT_SIGPROCMASK => return signal::rt_sigprocmask(self, a),
             RT_SIGPENDING => signal::rt_sigpending(self, a),
             RT_SIGSUSPEND => return signal::rt_sigsuspend(self, a),
+            RT_SIGTIMEDWAIT => signal::rt_sigtimedwait(self, a),
             SIGALTSTACK => signal::sigaltstack(self, a),
             KILL => return signal::kill(self, a),
             TKILL => return signal::tkill(self, a[0], a[1]),

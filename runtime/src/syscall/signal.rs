@@ -495,6 +495,88 @@ pub(super) fn rt_sigsuspend(k: &Kernel, a: &[u64; 6]) -> Result<Flow, Errno> {
     }
 }
 
+/// `rt_sigtimedwait(set, info, timeout, size)`: takes a pending signal of `set` (which
+/// the caller normally blocks) without running its handler; waits up to `timeout`
+/// (NULL: for ever). EAGAIN on timeout, EINTR if a handled signal outside `set` came.
+pub(super) fn rt_sigtimedwait(k: &Kernel, a: &[u64; 6]) -> SysResult {
+    let (set, info, timeout) = (a[0], a[1], a[2]);
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let want = read_sigset(k, set)? & !UNBLOCKABLE;
+    let ts = if timeout != 0 {
+        let mut b = [0u8; 16];
+        k.mem.read(timeout, &mut b)?;
+        let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+        let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        })
+    } else {
+        None
+    };
+    if info != 0 {
+        k.mem.write(info, &[0u8; 128])?;
+    }
+    // Already pending for the process (posted by the runtime)?
+    let taken = {
+        let mut s = lock(&k.signals);
+        let ready = s.pending & want;
+        (ready != 0).then(|| {
+            let sig = ready.trailing_zeros() as i32 + 1;
+            s.pending &= !bit(sig);
+            let (code, pid) = s.codes[sig as usize];
+            (sig, code, pid)
+        })
+    };
+    if let Some((sig, code, pid)) = taken {
+        if info != 0 {
+            let mut b = [0u8; 128];
+            b[..4].copy_from_slice(&sig.to_le_bytes());
+            b[8..12].copy_from_slice(&code.to_le_bytes());
+            b[16..20].copy_from_slice(&pid.to_le_bytes());
+            // SAFETY: getuid has no preconditions.
+            let uid = unsafe { libc::getuid() };
+            b[20..24].copy_from_slice(&uid.to_le_bytes());
+            k.mem.write(info, &b)?;
+        }
+        return Ok(sig as u64);
+    }
+    // Otherwise the host holds it (the guest blocks it, so its host thread does too):
+    // the host's sigtimedwait takes it, with the same siginfo layout.
+    let host_set = want & crate::sys::forwardable_mask();
+    let mut hinfo = [0u8; 128];
+    // SAFETY: a local sigset and siginfo buffer, and NULL or a local timespec.
+    let r = unsafe {
+        let mut hs: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut hs);
+        for sig in 1..=64 {
+            if host_set & bit(sig) != 0 {
+                libc::sigaddset(&mut hs, sig);
+            }
+        }
+        host::sys(
+            libc::SYS_rt_sigtimedwait,
+            [
+                &hs as *const _ as u64,
+                hinfo.as_mut_ptr() as u64,
+                ts.as_ref().map_or(0, |t| t as *const _ as u64),
+                8,
+                0,
+                0,
+            ],
+        )
+    }?;
+    if info != 0 {
+        k.mem.write(info, &hinfo)?;
+    }
+    Ok(r)
+}
+
 pub(super) fn rt_sigpending(k: &Kernel, a: &[u64; 6]) -> SysResult {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
@@ -585,9 +667,33 @@ fn to_self(k: &Kernel, sig: i32, code: i32, tid: Option<i32>) -> Result<Flow, Er
         .is_some_and(|a| !matches!(a.handler, SIG_DFL | SIG_IGN));
     if handled && crate::sys::forwardable_mask() & bit(sig) != 0 {
         let pid = host::getpid() as u64;
-        return match tid {
-            None => host::int3(libc::SYS_kill, pid, sig as u64, 0),
-            Some(t) => host::int3(libc::SYS_tgkill, pid, k.host_tid(t) as u64, sig as u64),
+        // Linux hands a process-directed signal to the sender when it does not block
+        // it (so its handler runs before `kill` returns); otherwise to any thread.
+        let target = match tid {
+            Some(t) => Some(k.host_tid(t) as u64),
+            None if thread_mask() & bit(sig) == 0 => Some(host::gettid() as u64),
+            None => None,
+        };
+        return match (target, tid) {
+            (None, _) => host::int3(libc::SYS_kill, pid, sig as u64, 0),
+            (Some(t), Some(_)) => host::int3(libc::SYS_tgkill, pid, t, sig as u64),
+            // A `kill` the sender takes itself: still SI_USER, as `kill` reports it.
+            (Some(t), None) => {
+                let mut info = [0u32; 32];
+                info[0] = sig as u32;
+                info[2] = SI_USER as u32;
+                info[4] = pid as u32;
+                // SAFETY: getuid has no preconditions.
+                info[5] = unsafe { libc::getuid() };
+                // SAFETY: a live, fully initialised 128-byte siginfo; a signal to this
+                // very thread, which the kernel lets carry SI_USER.
+                unsafe {
+                    host::sys(
+                        libc::SYS_rt_tgsigqueueinfo,
+                        [pid, t, sig as u64, info.as_ptr() as u64, 0, 0],
+                    )
+                }
+            }
         }
         .map(Flow::Ret);
     }
