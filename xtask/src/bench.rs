@@ -150,12 +150,33 @@ fn opt_level(args: &BenchArgs) -> String {
     }
 }
 
-/// A workload's translation: where it is, how long it took (now or when it was made).
+/// A workload's translation: where it is, how long it took (now or when it was made),
+/// and `vmx translate --stats=json`'s counts.
 struct Translation {
     aot: PathBuf,
     secs: f64,
     cached: bool,
     bytes: u64,
+    /// Guest instructions lifted, and the CPU time lifting them to LLVM IR took (summed
+    /// over compilation units; the same at every -O level).
+    instructions: Option<u64>,
+    lifting_s: Option<f64>,
+}
+
+impl Translation {
+    /// Guest instructions lifted per second of lifting CPU time.
+    fn lift_rate(&self) -> Option<f64> {
+        Some(self.instructions? as f64 / self.lifting_s?)
+    }
+}
+
+/// The JSON object `vmx translate --stats=json` prints on stderr.
+fn translate_stats(stderr: &[u8]) -> Option<serde_json::Value> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
+        .find(|v| v.get("instructions").is_some())
 }
 
 /// Translates `guest` into `<target>/bench/aot/`, unless an up-to-date `.aot` made with
@@ -188,39 +209,58 @@ fn translate(
     let fresh = !args.retranslate
         && !util::stale(&aot, &[guest.to_path_buf(), vmx.to_path_buf()])
         && stamp.as_ref().and_then(|s| s["command"].as_str()) == Some(key.as_str());
-    if let (true, Some(secs)) = (
+    let (secs, cached, mut stats) = match (
         fresh,
         stamp.as_ref().and_then(|s| s["translate_s"].as_f64()),
     ) {
-        let bytes = std::fs::metadata(&aot)?.len();
-        return Ok(Translation {
-            aot,
-            secs,
-            cached: true,
-            bytes,
-        });
+        (true, Some(secs)) => (secs, true, stamp.as_ref().map(|s| s["stats"].clone())),
+        _ => {
+            cmd.arg("--stats=json");
+            println!("$ {}", util::show(&cmd));
+            let t = timed(&format!("vmx translate ({})", w.name), &mut cmd)?;
+            (t.elapsed.as_secs_f64(), false, translate_stats(&t.stderr))
+        }
+    };
+    if stats.as_ref().is_none_or(|s| s.is_null()) {
+        // An .aot made before the bench asked for statistics: the counts (not the time)
+        // from a quick -O0 translation, which lifts the same instructions.
+        let tmp = dir.join(format!("{}.stats.aot", w.name));
+        let t = timed(
+            &format!("vmx translate --stats ({})", w.name),
+            Command::new(vmx)
+                .args(["translate", "--opt-level=0", "--stats=json"])
+                .arg(guest)
+                .arg("-o")
+                .arg(&tmp),
+        )?;
+        let _ = std::fs::remove_file(&tmp);
+        stats = translate_stats(&t.stderr);
     }
-    println!("$ {}", util::show(&cmd));
-    let t = timed(&format!("vmx translate ({})", w.name), &mut cmd)?;
-    let secs = t.elapsed.as_secs_f64();
     let bytes = std::fs::metadata(&aot)
         .with_context(|| format!("vmx translate wrote no {}", aot.display()))?
         .len();
-    println!(
-        "  {}: translated in {}, {} KiB",
-        w.name,
-        fmt_duration(t.elapsed),
-        bytes / 1024
-    );
+    if !cached {
+        println!(
+            "  {}: translated in {:.1}s, {} KiB",
+            w.name,
+            secs,
+            bytes / 1024
+        );
+    }
     std::fs::write(
         &stamp_path,
-        serde_json::to_string_pretty(&json!({ "command": key, "translate_s": secs }))? + "\n",
+        serde_json::to_string_pretty(
+            &json!({ "command": key, "translate_s": secs, "stats": stats }),
+        )? + "\n",
     )?;
+    let stat = |k: &str| stats.as_ref().and_then(|s| s.get(k)).cloned();
     Ok(Translation {
         aot,
         secs,
-        cached: false,
+        cached,
         bytes,
+        instructions: stat("instructions").and_then(|v| v.as_u64()),
+        lifting_s: stat("lifting_seconds").and_then(|v| v.as_f64()),
     })
 }
 
@@ -388,7 +428,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     // The table.
     println!();
     println!(
-        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>8}",
+        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>8} {:>8} {:>9}",
         "workload",
         "native s",
         "vmx s",
@@ -397,7 +437,9 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "qemu/nat",
         "vmx/qemu",
         "translate s",
-        "aot KiB"
+        "aot KiB",
+        "insns",
+        "lift i/s"
     );
     let mut ratios: [Vec<f64>; 3] = Default::default();
     let mut rows = Vec::new();
@@ -407,15 +449,20 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         for k in 0..3 {
             ratios[k].push(r[k]);
         }
-        let (tr, kib) = match &m.translation {
-            Some(t) => (
-                format!("{:.1}{}", t.secs, if t.cached { "*" } else { "" }),
-                format!("{}", t.bytes / 1024),
-            ),
-            None => ("-".into(), "-".into()),
-        };
+        let dash = || "-".to_string();
+        let t = m.translation.as_ref();
+        let tr = t.map_or_else(dash, |t| {
+            format!("{:.1}{}", t.secs, if t.cached { "*" } else { "" })
+        });
+        let kib = t.map_or_else(dash, |t| format!("{}", t.bytes / 1024));
+        let insns = t
+            .and_then(|t| t.instructions)
+            .map_or_else(dash, |i| format!("{}k", i / 1000));
+        let rate = t
+            .and_then(Translation::lift_rate)
+            .map_or_else(dash, |r| format!("{:.2}M", r / 1e6));
         println!(
-            "{:<10} {n:>9.3} {v:>9.3} {q:>9.3} {:>8.2}x {:>8.2}x {:>8.2}x {tr:>11} {kib:>8}",
+            "{:<10} {n:>9.3} {v:>9.3} {q:>9.3} {:>8.2}x {:>8.2}x {:>8.2}x {tr:>11} {kib:>8} {insns:>8} {rate:>9}",
             m.w.name, r[0], r[1], r[2]
         );
         rows.push(json!({
@@ -433,6 +480,9 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "translate_s": m.translation.as_ref().map(|t| t.secs),
             "translate_cached": m.translation.as_ref().map(|t| t.cached),
             "aot_bytes": m.translation.as_ref().map(|t| t.bytes),
+            "instructions_lifted": t.and_then(|t| t.instructions),
+            "lifting_cpu_s": t.and_then(|t| t.lifting_s),
+            "lifted_insns_per_s": t.and_then(Translation::lift_rate),
         }));
     }
     let g = [
@@ -451,6 +501,9 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         println!(
             "(* translation time from when the up-to-date .aot was made; --retranslate redoes it)"
         );
+    }
+    if measured.iter().any(|m| m.translation.is_some()) {
+        println!("(insns: guest instructions lifted; lift i/s: per second of lifting CPU time, LLVM optimisation and code generation not included)");
     }
     let slower: Vec<&str> = measured
         .iter()
@@ -479,6 +532,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     } else {
         None
     };
+    let syscall = if args.isa == Isa::Riscv64 {
+        Some(bench_syscall(args, &vmx)?)
+    } else {
+        None
+    };
     let kvm = if args.kvm_runs > 0 && !args.quick {
         Some(bench_kvm(args, &vmx)?)
     } else {
@@ -497,6 +555,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "load_average": { "before": load_before, "after": load_after },
         "interp": interp,
         "startup": startup,
+        "syscall_round_trip": syscall,
         "kvm": kvm,
         "git_commit": git_commit(),
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -722,6 +781,74 @@ int main(int argc, char **argv)
     return 0;
 }
 "#;
+
+/// The round trip of a trivial system call (`getppid`) from a riscv64 guest under `vmx
+/// exec`, against the same program natively: `SYSCALL_LOOP_C` built for both (its loop
+/// is translated at -O0: the time is the system call's, not the loop's).
+fn bench_syscall(args: &BenchArgs, vmx: &Path) -> Result<serde_json::Value> {
+    let runs = if args.quick { 1 } else { args.runs.max(3) };
+    let calls = if args.quick { 2_000 } else { args.syscalls };
+    let dir = util::target_dir()?.join("bench");
+    let src = dir.join("syscall_loop.c");
+    std::fs::write(&src, SYSCALL_LOOP_C)?;
+    let mut jobs = Vec::new();
+    for arch in [Arch::X86_64, Arch::Riscv64] {
+        let output = workloads::build_dir(arch)?.join("syscall_loop");
+        let mut cmd = arch.compiler();
+        cmd.args(["-O2", "-o"]).arg(&output).arg(&src);
+        jobs.push(samples::Job {
+            what: format!("syscall_loop ({})", arch.dir_name()),
+            output,
+            inputs: vec![src.clone()],
+            cmd,
+        });
+    }
+    samples::run_jobs("bench: build syscall_loop", jobs)?;
+    let native = workloads::build_dir(Arch::X86_64)?.join("syscall_loop");
+    let guest = workloads::build_dir(Arch::Riscv64)?.join("syscall_loop");
+    let aot = dir.join("aot").join("syscall_loop.O0.aot");
+    std::fs::create_dir_all(dir.join("aot"))?;
+    if util::stale(&aot, &[guest.clone(), vmx.to_path_buf()]) {
+        timed(
+            "vmx translate syscall_loop",
+            Command::new(vmx)
+                .args(["translate", "--opt-level=0"])
+                .arg(&guest)
+                .arg("-o")
+                .arg(&aot),
+        )?;
+    }
+    println!();
+    println!("system call round trip: {calls} getppid calls, {runs} runs each of native / vmx exec (riscv64 guest), interleaved");
+    let per_call = |out: &Captured| -> Result<f64> {
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .context("syscall_loop printed no time")
+    };
+    let calls_s = calls.to_string();
+    let (mut native_ns, mut vmx_ns) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        native_ns.push(per_call(&timed(
+            "native syscall_loop",
+            Command::new(&native).arg(&calls_s),
+        )?)?);
+        vmx_ns.push(per_call(&timed(
+            "vmx exec syscall_loop",
+            Command::new(vmx).arg("exec").arg(&aot).arg(&calls_s),
+        )?)?);
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (n, v) = (med(&mut native_ns), med(&mut vmx_ns));
+    println!(
+        "getppid round trip: native {n:.0} ns, vmx exec {v:.0} ns ({:.1}x)",
+        v / n
+    );
+    Ok(json!({ "runs": runs, "calls": calls, "native_ns": n, "vmx_ns": v }))
+}
 
 /// x86-64 programs under KVM (`vmx exec` of the static ELF) against the same programs
 /// natively: the cpu_bound sample (ratio of medians; target: KVM at least 0.97x native
