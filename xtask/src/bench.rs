@@ -54,6 +54,10 @@ pub struct BenchArgs {
     /// Translate again even where the `.aot` is up to date.
     #[arg(long)]
     retranslate: bool,
+    /// Translate without a miss profile. By default each translation covers the code an
+    /// earlier run interpreted (a profile from a short run, as `vmx run` gathers by itself).
+    #[arg(long)]
+    no_profile: bool,
     /// cpu_bound iterations for the KVM comparison (the sample's default is 200, about 1 s
     /// natively).
     #[arg(long, default_value_t = 200)]
@@ -179,6 +183,44 @@ fn translate_stats(stderr: &[u8]) -> Option<serde_json::Value> {
         .find(|v| v.get("instructions").is_some())
 }
 
+/// A miss profile for `guest` (`vmx exec --profile-out`): the pcs where a translation
+/// without one falls back to the interpreter, on a run at the `--quick` size. This is
+/// what `vmx run` gathers by itself over its first runs; discovery does not depend on
+/// the -O level, so an -O0 translation finds the same misses in seconds.
+fn miss_profile(vmx: &Path, w: &Workload, guest: &Path, dir: &Path) -> Result<PathBuf> {
+    let base = dir.join(format!("{}.noprofile.O0.aot", w.name));
+    let profile = dir.join(format!("{}.profile", w.name));
+    let inputs = [guest.to_path_buf(), vmx.to_path_buf()];
+    if !util::stale(&profile, &inputs) {
+        return Ok(profile);
+    }
+    if util::stale(&base, &inputs) {
+        timed(
+            &format!("vmx translate -O0 ({}, for its miss profile)", w.name),
+            Command::new(vmx)
+                .args(["translate", "--opt-level=0"])
+                .arg(guest)
+                .arg("-o")
+                .arg(&base),
+        )?;
+    }
+    let _ = std::fs::remove_file(&profile);
+    timed(
+        &format!("vmx exec --profile-out ({})", w.name),
+        Command::new(vmx)
+            .arg("exec")
+            .arg("--profile-out")
+            .arg(&profile)
+            .arg(&base)
+            .arg(w.quick_scale.to_string()),
+    )?;
+    if !profile.exists() {
+        // No misses: an empty profile, so that the next bench need not ask again.
+        std::fs::write(&profile, "")?;
+    }
+    Ok(profile)
+}
+
 /// Translates `guest` into `<target>/bench/aot/`, unless an up-to-date `.aot` made with
 /// the same command (and `VMX_CPU`) is there: newer than the guest and the vmx binary.
 fn translate(
@@ -192,12 +234,19 @@ fn translate(
     std::fs::create_dir_all(&dir)?;
     let aot = dir.join(format!("{}.O{level}.aot", w.name));
     let stamp_path = dir.join(format!("{}.O{level}.json", w.name));
+    let profile = if args.quick || args.no_profile {
+        None
+    } else {
+        Some(miss_profile(vmx, w, guest, &dir)?)
+    };
     let mut cmd = Command::new(vmx);
-    cmd.arg("translate")
-        .arg(format!("--opt-level={level}"))
-        .arg(guest)
-        .arg("-o")
-        .arg(&aot);
+    cmd.arg("translate").arg(format!("--opt-level={level}"));
+    if let Some(p) = &profile {
+        cmd.arg("--profile").arg(p);
+    }
+    cmd.arg(guest).arg("-o").arg(&aot);
+    let mut inputs = vec![guest.to_path_buf(), vmx.to_path_buf()];
+    inputs.extend(profile.clone());
     let key = format!(
         "{} (VMX_CPU={})",
         util::show(&cmd),
@@ -207,7 +256,7 @@ fn translate(
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
     let fresh = !args.retranslate
-        && !util::stale(&aot, &[guest.to_path_buf(), vmx.to_path_buf()])
+        && !util::stale(&aot, &inputs)
         && stamp.as_ref().and_then(|s| s["command"].as_str()) == Some(key.as_str());
     let (secs, cached, mut stats) = match (
         fresh,
@@ -299,6 +348,15 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         bail!("{qemu} is missing: run `cargo xtask setup` first");
     }
     let selected = workloads::select(&args.workloads)?;
+    let target = util::target_dir()?;
+    std::fs::create_dir_all(target.join("bench"))?;
+    // One bench at a time: two would share target/bench/ (builds, translations, the
+    // start-up cache) and slow each other down (the docs tests run two at once).
+    let lock = std::fs::File::create(target.join("bench").join("lock"))?;
+    if lock.try_lock().is_err() {
+        println!("bench: waiting for another `cargo xtask bench` to finish");
+        lock.lock().context("locking target/bench/lock")?;
+    }
     if !args.no_build {
         run_shown(cargo().args(["build", "--release"]))?;
     }
@@ -309,15 +367,6 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "{} does not exist: run `cargo build --release`",
             vmx.display()
         );
-    }
-    let target = util::target_dir()?;
-    std::fs::create_dir_all(target.join("bench"))?;
-    // One bench at a time: two would share target/bench/ (builds, translations, the
-    // start-up cache) and slow each other down (the docs tests run two at once).
-    let lock = std::fs::File::create(target.join("bench").join("lock"))?;
-    if lock.try_lock().is_err() {
-        println!("bench: waiting for another `cargo xtask bench` to finish");
-        lock.lock().context("locking target/bench/lock")?;
     }
     if args.kvm_only {
         let kvm = bench_kvm(args, &vmx)?;
