@@ -1031,6 +1031,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn translate_stats_are_found_among_other_stderr_lines() {
+        let err = b"warning: something\n{\"stats_version\":1,\"instructions\":77630,\"lifting_seconds\":1.5}\n";
+        let v = translate_stats(err).unwrap();
+        assert_eq!(v["instructions"].as_u64(), Some(77630));
+        assert!(translate_stats(b"{\"other\": 1}\nno json\n").is_none());
+        let t = Translation {
+            aot: PathBuf::new(),
+            secs: 1.0,
+            cached: false,
+            bytes: 0,
+            instructions: Some(3000),
+            lifting_s: Some(1.5),
+        };
+        assert_eq!(t.lift_rate(), Some(2000.0));
+    }
+
+    #[test]
     fn geometric_mean() {
         assert!((geomean(&[2.0, 8.0]) - 4.0).abs() < 1e-12);
         assert!((geomean(&[1.5]) - 1.5).abs() < 1e-12);
