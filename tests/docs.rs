@@ -6,6 +6,11 @@
 //! takes a second instead of half a minute) holding links to the repository's
 //! `samples/` and `tests/`, so that paths like `samples/build/riscv64/hello` work as
 //! they do in a checkout. Each command is its own `bash -c` (no `cd` between commands).
+//! A command starting with `cargo ` (`cargo xtask bench --quick`, …) is one a contributor
+//! types at the top of a checkout: it runs there, in the repository root, with the
+//! sandbox's environment otherwise. Those shown must therefore be bounded (seconds to a
+//! minute, nothing written into the repository): long or repository-rewriting forms are
+//! shown `unchecked`, next to a bounded form that runs.
 //!
 //! What is a command:
 //! - in a ```` ```console ```` block, a line starting with `$ ` (lines starting with `> `
@@ -145,6 +150,11 @@ fn console_snippets(body: &[&str], start: usize, block: &Option<String>, out: &m
     }
 }
 
+/// Whether a command is a contributor's (`cargo …`), run at the top of the checkout.
+fn runs_in_checkout(command: &str) -> bool {
+    command.starts_with("cargo ")
+}
+
 /// A piece of an expected line.
 #[derive(Debug, PartialEq)]
 enum Piece {
@@ -257,6 +267,9 @@ fn check_page(page: &str) {
         ran += 1;
         let mut cmd = sb.cmd("bash");
         cmd.arg("-c").arg(format!("exec 2>&1\n{}", s.command));
+        if runs_in_checkout(&s.command) {
+            cmd.current_dir(root());
+        }
         let out = common::run_with_timeout(&mut cmd, None, common::translate_timeout())
             .unwrap_or_else(|e| panic!("{page}:{}: {e}", s.line));
         let actual: Vec<String> = out
@@ -385,6 +398,8 @@ fn the_matcher_is_tolerant_only_where_it_says() {
     assert_eq!(s[2].command, "cat <<EOF\nx\nEOF");
     assert_eq!(s[3].unchecked.as_deref(), Some("needs root"));
     assert_eq!(s[4].unchecked.as_deref(), Some("why not"));
+    assert!(runs_in_checkout("cargo xtask bench --quick"));
+    assert!(!runs_in_checkout("vmx run samples/build/riscv64/hello"));
 }
 
 /// GitHub's anchor for a heading: lower case, punctuation other than `-` and `_`

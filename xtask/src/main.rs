@@ -7,6 +7,7 @@ mod bench;
 mod fuzz;
 mod samples;
 mod util;
+mod workloads;
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,10 +38,15 @@ enum Task {
     BuildSamples,
     /// Build the bzip2 1.0.8 command-line program (from the bzip2-sys crate's sources).
     BuildBzip2,
-    /// Regenerate the samples' golden files from qemu-riscv64 (refused if native disagrees).
+    /// Regenerate the samples' golden files from qemu-riscv64 (refused if native disagrees);
+    /// `--check` only verifies them.
     Bless {
         /// Only these samples (default: all).
         names: Vec<String>,
+        /// Write nothing: fail (listing the differences) if a golden file is not what
+        /// bless would write.
+        #[arg(long)]
+        check: bool,
     },
     /// Set up, build vmx, and run it on a bundled sample.
     Demo,
@@ -52,8 +58,8 @@ enum Task {
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
     },
-    /// Time the cpu_bound sample natively, under `vmx exec` and under qemu-riscv64, and
-    /// `vmx run`'s start-up overhead over `vmx exec`.
+    /// The benchmark suite (benches/workloads) natively, under `vmx exec` and under
+    /// qemu-user, interleaved; the interpreter; start-up overheads; x86-64 under KVM.
     Bench(bench::BenchArgs),
     /// Long differential fuzzing: exhaustive decoder sweep, then random instruction
     /// sequences under vmx (both engines) and qemu-riscv64 with fresh seeds.
@@ -73,7 +79,7 @@ fn main() {
         Task::Setup => setup(),
         Task::BuildSamples => samples::build_samples(),
         Task::BuildBzip2 => samples::build_bzip2(),
-        Task::Bless { names } => samples::bless(&names),
+        Task::Bless { names, check } => samples::bless(&names, check),
         Task::Demo => demo(),
         Task::Ci { skip } => ci(&skip),
         Task::Bench(args) => bench::bench(&args),

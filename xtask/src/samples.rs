@@ -56,7 +56,7 @@ impl Arch {
     }
 
     /// The compiler command with the flags every build of this flavour uses.
-    fn compiler(self) -> Command {
+    pub fn compiler(self) -> Command {
         match self {
             Arch::Riscv64 => {
                 let mut cmd = Command::new(RISCV_CC);
@@ -189,11 +189,11 @@ pub fn load_samples() -> Result<Vec<Sample>> {
 }
 
 /// One compiler invocation that `build-samples` may need to run.
-struct Job {
-    what: String,
-    output: PathBuf,
-    inputs: Vec<PathBuf>,
-    cmd: Command,
+pub struct Job {
+    pub what: String,
+    pub output: PathBuf,
+    pub inputs: Vec<PathBuf>,
+    pub cmd: Command,
 }
 
 fn check_tools(tools: &[&str]) -> Result<()> {
@@ -221,7 +221,7 @@ fn built_with_other_command(job: &Job) -> bool {
 }
 
 /// Runs the stale jobs, a few at a time, and reports what it did.
-fn run_jobs(label: &str, jobs: Vec<Job>) -> Result<()> {
+pub fn run_jobs(label: &str, jobs: Vec<Job>) -> Result<()> {
     let total = jobs.len();
     let todo: Vec<Job> = jobs
         .into_iter()
@@ -463,8 +463,9 @@ fn indent(text: &str) -> String {
 }
 
 /// `cargo xtask bless`: regenerate golden files from qemu-riscv64, refusing if the native
-/// build disagrees with it.
-pub fn bless(only: &[String]) -> Result<()> {
+/// build disagrees with it. With `check`, write nothing: fail if a golden file differs from
+/// what bless would write.
+pub fn bless(only: &[String], check: bool) -> Result<()> {
     check_tools(&[QEMU_RISCV])?;
     build_samples()?;
     let samples: Vec<Sample> = load_samples()?
@@ -504,27 +505,64 @@ pub fn bless(only: &[String]) -> Result<()> {
             disagreements.len()
         );
     }
-    let mut changed = Vec::new();
+    // What each golden file should hold (`None`: absent).
+    let mut goldens: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
     for (sample, out) in &results {
-        let stdout = sample.file("stdout");
-        if util::write_if_changed(&stdout, &out.stdout)? {
-            changed.push(rel(&stdout));
+        goldens.push((sample.file("stdout"), Some(out.stdout.clone())));
+        goldens.push((
+            sample.file("stderr"),
+            (!out.stderr.is_empty()).then(|| out.stderr.clone()),
+        ));
+        goldens.push((
+            sample.file("status"),
+            (out.status != 0).then(|| format!("{}\n", out.status).into_bytes()),
+        ));
+    }
+    if check {
+        let stale: Vec<String> = goldens
+            .iter()
+            .filter(|(path, want)| fs::read(path).ok() != *want)
+            .map(|(path, want)| match (want, path.exists()) {
+                (None, _) => format!("  {} (should not exist)", rel(path)),
+                (Some(_), false) => format!("  {} (missing)", rel(path)),
+                (Some(want), true) => format!(
+                    "  {}:\n{}",
+                    rel(path),
+                    indent(&util::diff(
+                        &String::from_utf8_lossy(&fs::read(path).unwrap_or_default()),
+                        &String::from_utf8_lossy(want)
+                    ))
+                ),
+            })
+            .collect();
+        if !stale.is_empty() {
+            bail!(
+                "bless --check: {} golden file(s) differ from what qemu-riscv64 prints \
+                 (-golden +qemu); `cargo xtask bless` rewrites them:\n{}",
+                stale.len(),
+                stale.join("\n")
+            );
         }
-        let stderr = sample.file("stderr");
-        if out.stderr.is_empty() {
-            if util::remove_if_exists(&stderr)? {
-                changed.push(format!("{} (removed)", rel(&stderr)));
+        println!(
+            "bless --check: {} samples agree between native and qemu-riscv64, and all {} golden files are up to date",
+            results.len(),
+            goldens.len()
+        );
+        return Ok(());
+    }
+    let mut changed = Vec::new();
+    for (path, want) in &goldens {
+        match want {
+            Some(data) => {
+                if util::write_if_changed(path, data)? {
+                    changed.push(rel(path));
+                }
             }
-        } else if util::write_if_changed(&stderr, &out.stderr)? {
-            changed.push(rel(&stderr));
-        }
-        let status = sample.file("status");
-        if out.status == 0 {
-            if util::remove_if_exists(&status)? {
-                changed.push(format!("{} (removed)", rel(&status)));
+            None => {
+                if util::remove_if_exists(path)? {
+                    changed.push(format!("{} (removed)", rel(path)));
+                }
             }
-        } else if util::write_if_changed(&status, format!("{}\n", out.status).as_bytes())? {
-            changed.push(rel(&status));
         }
     }
     println!(
