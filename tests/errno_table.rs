@@ -24,11 +24,10 @@ use std::process::Command;
 
 use common::{have, indent, run, skip, vmx, vmx_cmd, Outcome, TempDir};
 
-/// Cases where vmx does not give the kernel's answer yet: `rt_sigtimedwait` and
-/// `signalfd4` (waiting for a signal inside a system call is there for
-/// `rt_sigsuspend`; these two are not built on it yet). vmx answers `ENOSYS` there;
-/// either that or the native answer is accepted.
-const VMX_PENDING: &[&str] = &["rt_sigtimedwait(", "signalfd4("];
+/// Cases where vmx does not give the kernel's answer yet: `signalfd4` is not
+/// implemented. vmx answers `ENOSYS` there; either that or the native answer is
+/// accepted.
+const VMX_PENDING: &[&str] = &["signalfd4("];
 
 /// Cases where qemu-user (8.x/9.x) differs from the Linux kernel: unimplemented calls
 /// (preadv2/pwritev2, mlock2, set/get_robust_list, epoll_pwait2), arguments it does not
@@ -301,11 +300,11 @@ fn abi_calls() {
 
 #[test]
 fn comparison_flags_real_differences() {
-    let native = "a(x): EFAULT\nrt_sigsuspend(y): EINVAL\n== 2 cases\n";
+    let native = "a(x): EFAULT\nsignalfd4(y): EINVAL\n== 2 cases\n";
     assert!(differences(native, native, VMX_PENDING, true).is_empty());
-    let pending = "a(x): EFAULT\nrt_sigsuspend(y): ENOSYS\n== 2 cases\n";
+    let pending = "a(x): EFAULT\nsignalfd4(y): ENOSYS\n== 2 cases\n";
     assert!(differences(native, pending, VMX_PENDING, true).is_empty());
-    let wrong = "a(x): EINVAL\nrt_sigsuspend(y): EFAULT\n== 2 cases\n";
+    let wrong = "a(x): EINVAL\nsignalfd4(y): EFAULT\n== 2 cases\n";
     assert_eq!(differences(native, wrong, VMX_PENDING, true).len(), 2);
     let short = "a(x): EFAULT\n";
     assert_eq!(differences(native, short, VMX_PENDING, true).len(), 1);
