@@ -149,6 +149,7 @@ sample_tests!(
     big_switch,
     computed_jumps,
     cpu_bound,
+    exec_self,
     exit_status,
     file_io,
     float_printf,
@@ -163,9 +164,12 @@ sample_tests!(
     setjmp_longjmp,
     signal_timer,
     signals,
+    sigsegv,
     sockets,
     strings,
     text_patch,
+    thread_signals,
+    threads,
 );
 
 #[test]

@@ -95,6 +95,7 @@ sample_tests!(
     big_switch,
     computed_jumps,
     cpu_bound,
+    exec_self,
     exit_status,
     file_io,
     float_printf,
@@ -109,9 +110,12 @@ sample_tests!(
     setjmp_longjmp,
     signal_timer,
     signals,
+    sigsegv,
     sockets,
     strings,
     text_patch,
+    thread_signals,
+    threads,
 );
 
 #[test]
@@ -329,8 +333,8 @@ fn build_c(test: &str, name: &str, source: &str) -> Option<(TempDir, PathBuf)> {
 /// condition variable, their own heap memory and `pthread_join` (CLONE_CHILD_CLEARTID and
 /// futex wake-ups), several times over; the output must be the native one.
 #[test]
-fn threads() {
-    let test = "samples_kvm::threads";
+fn threads_repeated() {
+    let test = "samples_kvm::threads_repeated";
     let Some((_tmp, exe)) = build_c(test, "threads", THREADS) else {
         return;
     };
