@@ -387,16 +387,23 @@ pub fn block_forwardable_signals() {
 
 /// `pthread_sigmask(how, forwardable signals)` on the calling thread.
 fn mask_forwardable_signals(how: libc::c_int) {
-    // SAFETY: sigset operations on a local set; pthread_sigmask on the calling thread.
+    let set = sigset(forwardable_mask());
+    // SAFETY: pthread_sigmask on the calling thread with a valid set.
+    unsafe { libc::pthread_sigmask(how, &set, std::ptr::null_mut()) };
+}
+
+/// A host `sigset_t` holding the signals of `mask` (bit `n-1` = signal `n`).
+pub fn sigset(mask: u64) -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset on a local set, with signal numbers 1..=64.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for sig in 1..=64 {
-            if !NOT_FORWARDED.contains(&sig) {
+            if mask & (1 << (sig - 1)) != 0 {
                 libc::sigaddset(&mut set, sig);
             }
         }
-        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+        set
     }
 }
 
@@ -405,22 +412,10 @@ fn mask_forwardable_signals(how: libc::c_int) {
 /// keeps a blocked signal pending — or hands a process-directed one to a thread that
 /// takes it — instead of interrupting this thread's system calls.
 pub fn sync_host_mask(guest_mask: u64) {
-    let blocked = guest_mask & forwardable_mask();
-    // SAFETY: sigset operations on local sets; pthread_sigmask on the calling thread.
+    let block = sigset(guest_mask & forwardable_mask());
+    let unblock = sigset(!guest_mask & forwardable_mask());
+    // SAFETY: pthread_sigmask on the calling thread with valid sets.
     unsafe {
-        let (mut block, mut unblock): (libc::sigset_t, libc::sigset_t) =
-            (std::mem::zeroed(), std::mem::zeroed());
-        libc::sigemptyset(&mut block);
-        libc::sigemptyset(&mut unblock);
-        for sig in 1..=64 {
-            if forwardable_mask() & (1 << (sig - 1)) != 0 {
-                if blocked & (1 << (sig - 1)) != 0 {
-                    libc::sigaddset(&mut block, sig);
-                } else {
-                    libc::sigaddset(&mut unblock, sig);
-                }
-            }
-        }
         libc::pthread_sigmask(libc::SIG_BLOCK, &block, std::ptr::null_mut());
         libc::pthread_sigmask(libc::SIG_UNBLOCK, &unblock, std::ptr::null_mut());
     }
@@ -430,16 +425,10 @@ pub fn sync_host_mask(guest_mask: u64) {
 /// arrives (its host handler runs) — unless one has arrived already. The check and the
 /// wait are atomic: the signals are blocked while the runtime looks.
 pub fn suspend_until_forwarded(guest_mask: u64) {
-    // SAFETY: sigset operations on local sets; pthread_sigmask and sigsuspend on the
-    // calling thread (sigsuspend restores the mask it replaced).
+    let all = sigset(forwardable_mask());
+    // SAFETY: pthread_sigmask and sigsuspend on the calling thread with valid sets
+    // (sigsuspend restores the mask it replaced).
     unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut all);
-        for sig in 1..=64 {
-            if forwardable_mask() & (1 << (sig - 1)) != 0 {
-                libc::sigaddset(&mut all, sig);
-            }
-        }
         let mut old: libc::sigset_t = std::mem::zeroed();
         libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
         if FORWARDED.load(Ordering::SeqCst) & !guest_mask == 0 {

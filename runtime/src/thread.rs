@@ -13,16 +13,16 @@ use crate::memory::{Errno, GuestMemory};
 use crate::syscall::{Kernel, ThreadSignals};
 
 pub const CLONE_VM: u64 = 0x100;
-const CLONE_FS: u64 = 0x200;
-const CLONE_FILES: u64 = 0x400;
-const CLONE_SIGHAND: u64 = 0x800;
-const CLONE_VFORK: u64 = 0x4000;
+pub const CLONE_FS: u64 = 0x200;
+pub const CLONE_FILES: u64 = 0x400;
+pub const CLONE_SIGHAND: u64 = 0x800;
+pub const CLONE_VFORK: u64 = 0x4000;
 pub const CLONE_THREAD: u64 = 0x1_0000;
-const CLONE_SYSVSEM: u64 = 0x4_0000;
-const CLONE_SETTLS: u64 = 0x8_0000;
-const CLONE_PARENT_SETTID: u64 = 0x10_0000;
-const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
-const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+pub const CLONE_SYSVSEM: u64 = 0x4_0000;
+pub const CLONE_SETTLS: u64 = 0x8_0000;
+pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
 
 /// Host stack of a secondary guest thread. Translated code turns guest recursion into
 /// host recursion, so this is generous; it is only committed as it is touched.
@@ -65,6 +65,26 @@ impl CloneArgs {
     }
 }
 
+/// The `clone` flags of a thread vmx can make: Linux's rule (CLONE_THREAD needs
+/// CLONE_SIGHAND, which needs CLONE_VM) plus what threads share here anyway; a
+/// CLONE_VM process that is not a thread (another thread group sharing memory) cannot
+/// be had. EINVAL otherwise.
+pub fn check_thread_flags(flags: u64) -> Result<(), Errno> {
+    let needed = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+    let known = needed
+        | CLONE_FS
+        | CLONE_FILES
+        | CLONE_SYSVSEM
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_CHILD_SETTID;
+    if flags & needed != needed || flags & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
 /// What a new guest thread installs before it runs guest code ([`ThreadStart::enter`]).
 pub struct ThreadStart {
     signals: ThreadSignals,
@@ -91,20 +111,7 @@ pub fn spawn(
     args: &CloneArgs,
     body: impl FnOnce(ThreadStart) + Send + 'static,
 ) -> Result<u64, Errno> {
-    let needed = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
-    let known = needed
-        | CLONE_FS
-        | CLONE_FILES
-        | CLONE_SYSVSEM
-        | CLONE_SETTLS
-        | CLONE_PARENT_SETTID
-        | CLONE_CHILD_CLEARTID
-        | CLONE_CHILD_SETTID;
-    // Linux: CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM. A CLONE_VM process
-    // that is not a thread (a different thread group sharing memory) cannot be had.
-    if args.flags & needed != needed || args.flags & !known != 0 {
-        return Err(Errno::EINVAL);
-    }
+    check_thread_flags(args.flags)?;
     if args.flags & CLONE_PARENT_SETTID != 0 {
         mem.read_u32(args.parent_tid)?;
     }

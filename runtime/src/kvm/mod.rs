@@ -33,6 +33,7 @@ use crate::sys::{
 use crate::syscall::signal::{SIG_DFL, SIG_IGN};
 use crate::syscall::x86_64::{to_generic, X86Call};
 use crate::syscall::{nr, Kernel, KernelConfig, SysOutcome};
+use crate::thread::CLONE_THREAD;
 use vm::{Exit, UserRegs, Vm, R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
 
 const EINTR: u64 = -4i64 as u64;
@@ -41,7 +42,6 @@ const EFAULT: u64 = -14i64 as u64;
 const EPERM: u64 = -1i64 as u64;
 const ENOSYS: u64 = -38i64 as u64;
 const EAGAIN: u64 = -11i64 as u64;
-const CLONE_THREAD: u64 = 0x1_0000;
 const SA_RESTART: u64 = 0x1000_0000;
 const SA_ONSTACK: u64 = 0x0800_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
@@ -399,26 +399,11 @@ impl Runner {
     /// `clone` of a thread: a new vCPU on a new host thread, returning 0 there; the new
     /// thread's tid here. x86-64 argument order: flags, stack, ptid, ctid, tls.
     fn clone_thread(&mut self, regs: &UserRegs, a: [u64; 6]) -> u64 {
-        const CLONE_VM: u64 = 0x100;
-        const CLONE_FS: u64 = 0x200;
-        const CLONE_FILES: u64 = 0x400;
-        const CLONE_SIGHAND: u64 = 0x800;
-        const CLONE_SYSVSEM: u64 = 0x4_0000;
-        const CLONE_SETTLS: u64 = 0x8_0000;
-        const CLONE_PARENT_SETTID: u64 = 0x10_0000;
-        const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
-        const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+        use crate::thread::{
+            CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS,
+        };
         let (flags, stack, ptid, ctid, tls) = (a[0], a[1], a[2], a[3], a[4]);
-        let needed = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
-        let known = needed
-            | CLONE_FS
-            | CLONE_FILES
-            | CLONE_SYSVSEM
-            | CLONE_SETTLS
-            | CLONE_PARENT_SETTID
-            | CLONE_CHILD_CLEARTID
-            | CLONE_CHILD_SETTID;
-        if flags & needed != needed || flags & !known != 0 {
+        if crate::thread::check_thread_flags(flags).is_err() {
             return EINVAL;
         }
         let mut child_regs = *regs;

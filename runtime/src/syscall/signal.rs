@@ -550,15 +550,9 @@ pub(super) fn rt_sigtimedwait(k: &Kernel, a: &[u64; 6]) -> SysResult {
     // the host's sigtimedwait takes it, with the same siginfo layout.
     let host_set = want & crate::sys::forwardable_mask();
     let mut hinfo = [0u8; 128];
+    let hs = crate::sys::sigset(host_set);
     // SAFETY: a local sigset and siginfo buffer, and NULL or a local timespec.
     let r = unsafe {
-        let mut hs: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut hs);
-        for sig in 1..=64 {
-            if host_set & bit(sig) != 0 {
-                libc::sigaddset(&mut hs, sig);
-            }
-        }
         host::sys(
             libc::SYS_rt_sigtimedwait,
             [
