@@ -189,20 +189,27 @@ fn main() -> ExitCode {
 }
 
 /// How a guest `execve` of another guest program runs it: `vmx run` (through the
-/// cache, since it is an ELF) with this run's engine and tracing.
-fn reexec_command(a: &ExecArgs, cache: Option<&cache_cmd::CacheOpts>) -> Vec<OsString> {
+/// cache) for an ELF, `vmx exec` for an .aot (the guest re-executing itself), with
+/// this run's engine, tracing and sysroot.
+fn reexec_command(
+    a: &ExecArgs,
+    subcommand: &str,
+    cache: Option<&cache_cmd::CacheOpts>,
+) -> Vec<OsString> {
     let Ok(vmx) = std::env::current_exe() else {
         return Vec::new();
     };
-    let mut cmd = vec![vmx.into_os_string(), "run".into()];
-    // The child gets the guest's environment, which need not say where the cache is.
-    let dir = match cache.and_then(|c| c.dir.clone()) {
-        Some(d) if !d.as_os_str().is_empty() => Some(d),
-        _ => vmx_aot_cache::cache::default_dir_from_env().ok(),
-    };
-    if let Some(dir) = dir {
-        cmd.push("--cache-dir".into());
-        cmd.push(dir.into_os_string());
+    let mut cmd = vec![vmx.into_os_string(), subcommand.into()];
+    if subcommand == "run" {
+        // The child gets the guest's environment, which need not say where the cache is.
+        let dir = match cache.and_then(|c| c.dir.clone()) {
+            Some(d) if !d.as_os_str().is_empty() => Some(d),
+            _ => vmx_aot_cache::cache::default_dir_from_env().ok(),
+        };
+        if let Some(dir) = dir {
+            cmd.push("--cache-dir".into());
+            cmd.push(dir.into_os_string());
+        }
     }
     match a.engine {
         EngineArg::Aot => {}
@@ -452,7 +459,8 @@ fn cmd_exec(a: ExecArgs, through_cache: Option<&cache_cmd::CacheOpts>) -> Result
         profile_out,
         gdb: a.gdb,
         cache: cache_use,
-        reexec: reexec_command(&a, through_cache),
+        reexec: reexec_command(&a, "run", through_cache),
+        reexec_aot: reexec_command(&a, "exec", None),
     };
     engine::run(loaded, cfg).with_context(|| format!("{}", program.display()))?;
     Ok(())

@@ -694,7 +694,7 @@ pub fn run(
         },
     );
     kernel.set_aarch64();
-    crate::engine::install_exec_handler(&kernel, &cfg.reexec);
+    crate::engine::install_exec_handler(&kernel, &cfg);
     let kernel = Arc::new(kernel);
     let entry = li.entry;
     let stats = cfg.stats;

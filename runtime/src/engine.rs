@@ -118,6 +118,9 @@ pub struct RunConfig {
     /// `<reexec…> --argv0 <argv[0]> -- <path> <argv[1..]>`. Empty: such an `execve` is
     /// left to the host kernel (binfmt_misc, if registered).
     pub reexec: Vec<std::ffi::OsString>,
+    /// The same for an `.aot` (the guest re-executing itself when it runs from one):
+    /// e.g. `vmx exec --strace`.
+    pub reexec_aot: Vec<std::ffi::OsString>,
 }
 
 /// Blocks the signals a guest may handle in the calling thread, so that threads the
@@ -129,17 +132,24 @@ pub fn keep_signals_for_guest() {
 
 /// Makes `kernel` run guest `execve`s of guest-ISA programs through `reexec` (see
 /// [`RunConfig::reexec`]).
-pub(crate) fn install_exec_handler(kernel: &Kernel, reexec: &[std::ffi::OsString]) {
-    let Some((program, prefix)) = reexec.split_first() else {
+pub(crate) fn install_exec_handler(kernel: &Kernel, cfg: &RunConfig) {
+    if cfg.reexec.is_empty() || cfg.reexec_aot.is_empty() {
         return;
-    };
-    let (program, prefix) = (program.clone(), prefix.to_vec());
+    }
+    let (elf, aot) = (cfg.reexec.clone(), cfg.reexec_aot.clone());
     kernel.set_exec_handler(Box::new(move |path, argv, envp| {
+        use std::io::Read as _;
         use std::os::unix::ffi::OsStrExt;
         use std::os::unix::process::CommandExt;
         let os = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_os_string();
-        let mut cmd = std::process::Command::new(&program);
-        cmd.args(&prefix);
+        let mut magic = [0u8; 8];
+        let is_aot = std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
+            && magic == vmx_aot_cache::format::MAGIC;
+        let line = if is_aot { &aot } else { &elf };
+        let mut cmd = std::process::Command::new(&line[0]);
+        cmd.args(&line[1..]);
         if let Some(argv0) = argv.first() {
             cmd.arg("--argv0").arg(os(argv0));
         }
@@ -1525,7 +1535,7 @@ pub fn run(loaded: Loaded, cfg: RunConfig) -> Result<std::convert::Infallible, R
             brk_start: li.brk,
         },
     );
-    install_exec_handler(&kernel, &cfg.reexec);
+    install_exec_handler(&kernel, &cfg);
     let (funcs, resume) = match (cfg.engine, &loaded.code) {
         (EngineKind::Aot, Some(t)) => (t.funcs.clone(), t.resume.clone()),
         _ => (HashMap::new(), HashMap::new()),

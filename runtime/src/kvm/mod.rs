@@ -102,7 +102,7 @@ pub fn run(
         },
     );
     kernel.set_x86_64();
-    crate::engine::install_exec_handler(&kernel, &cfg.reexec);
+    crate::engine::install_exec_handler(&kernel, &cfg);
     mem.hint_huge_pages();
     let entry = li.entry;
     let stats = cfg.stats;

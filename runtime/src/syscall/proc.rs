@@ -524,7 +524,8 @@ pub(super) fn execve(k: &Kernel, a: &[u64; 6]) -> SysResult {
     let envp = string_array(k, a[2])?;
     let host_path = std::path::Path::new(std::ffi::OsStr::from_bytes(path.as_bytes()));
     if let Some(h) = k.exec_handler.get() {
-        if is_guest_elf(host_path) {
+        // The program itself (`/proc/self/exe`) may be the .aot it runs from.
+        if is_guest_elf(host_path) || host_path == k.cfg.exe_path {
             return Err(h(host_path, &argv, &envp));
         }
     }
