@@ -14,11 +14,13 @@ use vmx_aot_cache::stats::Counters;
 
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+/// One scratch cache for the whole run, under the fuzz crate's (ignored) target directory,
+/// so that runs do not leave directories behind.
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let base = std::env::var_os("TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from);
-        let d = base.join(format!("vmx-fuzz-cache-{}", std::process::id()));
+        let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/cache_entry-scratch");
+        let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("creating the fuzz cache directory");
         d
     })
