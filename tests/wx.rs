@@ -4,7 +4,8 @@
 //! and `x`, naming it. Covered: translated riscv64 code (the in-process linker maps the
 //! code writable, then executable), the `jit_fencei` sample (a guest that writes code into
 //! RWX and W^X pages, which the interpreter runs and whose translations are dropped), the
-//! AArch64 interpreter, and x86-64 guests under KVM (whose guest memory is host memory).
+//! AArch64 interpreter, `vmx run` (translation in-process, then the cache), and x86-64
+//! guests under KVM (whose guest memory is host memory).
 
 mod common;
 
@@ -122,6 +123,31 @@ fn translated_cpu_bound() {
 #[test]
 fn translated_jit_fencei() {
     translated("jit_fencei", 5, &[]);
+}
+
+/// `vmx run`: translation by LLVM in the vmx process, the cache, then the run: still no
+/// W+X mapping at any time.
+#[test]
+fn translate_and_run_through_the_cache() {
+    let test = "wx::translate_and_run_through_the_cache";
+    let Some(elf) = riscv_sample(test, "hello") else {
+        return;
+    };
+    let tmp = common::TempDir::new("wx-cache");
+    let cache = tmp.path().join("cache");
+    let cache = cache.to_str().expect("UTF-8 temporary path");
+    let args = with(os(&["run"]), elf);
+    let s = watch_env(
+        "vmx run hello",
+        &args,
+        &[("VMX_CACHE_DIR", cache), ("VMX_OPT_LEVEL", "0")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.status.success(), "{}", s.stderr);
+    eprintln!(
+        "wx: vmx run (translation + cache + run): {} snapshots of the maps, no W+X mapping",
+        s.snapshots
+    );
 }
 
 #[test]
