@@ -257,12 +257,25 @@ pub fn fuzz_targets(args: &FuzzTargetsArgs) -> Result<()> {
             .with_context(|| format!("running the {target} fuzz target"))?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
-            let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            // What went wrong (a panic, a sanitizer report, libFuzzer's own verdict), not
+            // the input's Debug dump that cargo-fuzz prints after it.
+            let why: Vec<&str> = stderr
+                .lines()
+                .filter(|l| {
+                    l.contains("panicked at")
+                        || l.starts_with("==") && l.contains("ERROR")
+                        || l.contains("ERROR: libFuzzer")
+                        || l.starts_with("SUMMARY:")
+                        || l.contains("artifact_prefix")
+                        || l.contains("Test unit written to")
+                })
+                .collect();
+            let i = stderr.find("panicked at").unwrap_or(stderr.len());
+            let message = stderr[i..].lines().nth(1).unwrap_or("");
             bail!(
-                "fuzz target `{target}` failed (a crash, leak or timeout; the input is in {}):\n{}",
+                "fuzz target `{target}` failed (a crash, leak or timeout; the input is in {}):\n{}\n{message}",
                 rel(&fuzz_dir().join("artifacts").join(target)),
-                tail.join("\n")
+                why.join("\n")
             );
         }
         let runs = runs_done(&stderr);
