@@ -252,7 +252,7 @@ pub fn discover(image: &GuestImage, data: &[u8], extra_entries: &[u64]) -> Progr
         }
         let bound = symbols
             .get(&entry)
-            .map(|&(_, size)| entry..entry + size.max(2));
+            .map(|&(_, size)| entry..entry.saturating_add(size.max(2)));
         let extra = extra_points.get(&entry).cloned().unwrap_or_default();
         let f = explore(&code, entry, bound, &starts, &setjmps, &extra);
         for b in &f.blocks {
@@ -295,7 +295,7 @@ pub fn discover(image: &GuestImage, data: &[u8], extra_entries: &[u64]) -> Progr
 fn containing_symbol(image: &GuestImage, pc: u64) -> Option<u64> {
     let i = image.functions.partition_point(|f| f.addr <= pc);
     let f = image.functions.get(i.checked_sub(1)?)?;
-    (pc < f.addr + f.size.max(1)).then_some(f.addr)
+    (pc < f.addr.saturating_add(f.size.max(1))).then_some(f.addr)
 }
 
 /// Explore one function from `entry`.

@@ -202,12 +202,19 @@ impl GuestImage {
         }
         let mut functions: Vec<FuncSymbol> = file
             .symbols()
-            .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+            // Only symbols inside the guest space can name code; a size is clamped to
+            // the end of the space, so `addr + size` never overflows (a fuzzed symbol of
+            // size 2^64 - 1 once did, in discovery).
+            .filter(|s| {
+                s.kind() == SymbolKind::Text
+                    && s.address() != 0
+                    && s.address() < crate::state::GUEST_SPACE
+            })
             .filter_map(|s| {
                 Some(FuncSymbol {
                     name: s.name().ok()?.to_string(),
                     addr: s.address(),
-                    size: s.size(),
+                    size: s.size().min(crate::state::GUEST_SPACE - s.address()),
                 })
             })
             .collect();

@@ -23,6 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::{BitAnd, BitOr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 pub use vmx_lifter::state::GUEST_SPACE;
@@ -124,6 +125,52 @@ pub enum MemoryError {
         #[source]
         source: std::io::Error,
     },
+    /// `RLIMIT_AS` is below what the reservation needs and cannot be raised for vmx
+    #[error(
+        "the address-space limit (RLIMIT_AS, `ulimit -v`) is {limit} bytes and its hard limit \
+         {hard} bytes; vmx reserves {size:#x} bytes of address space for a guest (and applies \
+         the limit to the guest's own mappings): raise the hard limit"
+    )]
+    AddressSpaceLimit { limit: u64, hard: u64, size: u64 },
+}
+
+/// The host's `RLIMIT_AS` (soft, hard); `u64::MAX` is `RLIM_INFINITY`.
+fn host_as_limit() -> (u64, u64) {
+    let mut r = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: `r` is a live `struct rlimit`.
+    unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) };
+    (r.rlim_cur, r.rlim_max)
+}
+
+/// Takes `RLIMIT_AS` off the runtime so that the guest space can be reserved: the soft
+/// limit goes up to the hard one. Returns the soft limit the guest is to have (`u64::MAX`
+/// for none). Fails when even the hard limit is too small for the reservation (plus room
+/// for the runtime itself).
+fn lift_as_limit(size: u64) -> Result<u64, MemoryError> {
+    let (soft, hard) = host_as_limit();
+    if soft == libc::RLIM_INFINITY {
+        return Ok(u64::MAX);
+    }
+    // The reservation, and a few GiB for vmx's own code, heap, stacks and translations.
+    let needed = size.saturating_add(4 << 30);
+    if hard != libc::RLIM_INFINITY && hard < needed {
+        return Err(MemoryError::AddressSpaceLimit {
+            limit: soft,
+            hard,
+            size,
+        });
+    }
+    let r = libc::rlimit {
+        rlim_cur: hard,
+        rlim_max: hard,
+    };
+    // SAFETY: `r` is a live `struct rlimit`; raising the soft limit up to the hard one
+    // needs no privilege.
+    unsafe { libc::setrlimit(libc::RLIMIT_AS, &r) };
+    Ok(soft)
 }
 
 /// Guest page protections (`PROT_READ`=1, `PROT_WRITE`=2, `PROT_EXEC`=4, as in Linux).
@@ -271,6 +318,10 @@ pub struct GuestMemory {
     /// Guest code that has translations, and which of its pages may have been rewritten
     /// (made writable or replaced) since the runtime last looked.
     code_watch: Mutex<CodeWatch>,
+    /// The guest's `RLIMIT_AS` soft limit in bytes (`u64::MAX`: none): new mappings that
+    /// would take the guest's mapped total past it fail with `ENOMEM`, as on Linux. The
+    /// host limit cannot do this job: vmx reserves the whole guest space up front.
+    as_limit: AtomicU64,
 }
 
 #[derive(Default)]
@@ -301,8 +352,12 @@ fn check_range(addr: u64, len: u64) -> Result<(u64, u64), Errno> {
 
 impl GuestMemory {
     /// Reserves the guest address space (`PROT_NONE`, nothing mapped for the guest yet).
+    ///
+    /// A finite `RLIMIT_AS` is taken off the runtime (it would refuse the reservation) and
+    /// applied to the guest's mappings instead ([`GuestMemory::set_as_limit`]).
     pub fn new() -> Result<GuestMemory, MemoryError> {
         let size = GUEST_SPACE + GUARD_SIZE;
+        let as_limit = lift_as_limit(size)?;
         // SAFETY: a fresh anonymous PROT_NONE mapping at an address of the kernel's
         // choice; it cannot alias any existing Rust object.
         let p = unsafe {
@@ -325,7 +380,37 @@ impl GuestMemory {
             base: p as usize,
             table: Mutex::new(BTreeMap::new()),
             code_watch: Mutex::new(CodeWatch::default()),
+            as_limit: AtomicU64::new(as_limit),
         })
+    }
+
+    /// The guest's address-space limit (`RLIMIT_AS` soft limit; `u64::MAX`: none).
+    pub fn as_limit(&self) -> u64 {
+        self.as_limit.load(Ordering::Relaxed)
+    }
+
+    /// Sets the guest's address-space limit (`setrlimit(RLIMIT_AS)`). Existing mappings
+    /// stay; new ones that would exceed it fail with `ENOMEM`.
+    pub fn set_as_limit(&self, bytes: u64) {
+        self.as_limit.store(bytes, Ordering::Relaxed);
+    }
+
+    /// `ENOMEM` if mapping `[start, end)` (replacing whatever is mapped there) would take
+    /// the guest past its address-space limit.
+    fn check_as_limit(&self, t: &Table, start: u64, end: u64) -> Result<(), Errno> {
+        let limit = self.as_limit();
+        if limit == u64::MAX {
+            return Ok(());
+        }
+        let mapped: u64 = t.iter().map(|(&s, r)| r.end - s).sum();
+        let replaced: u64 = t
+            .range(..end)
+            .map(|(&s, r)| r.end.min(end).saturating_sub(s.max(start)))
+            .sum();
+        if mapped - replaced + (end - start) > limit {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
     }
 
     /// Host address of guest address 0.
@@ -553,6 +638,7 @@ impl GuestMemory {
             Placement::Hint(h) => Self::find_free_in(&t, len, h).ok_or(Errno::ENOMEM)?,
         };
         let (start, end) = check_range(addr, len)?;
+        self.check_as_limit(&t, start, end)?;
         if let Err(e) = self.host_map(start, end, prot, backing) {
             // Argument errors (EBADF, EACCES, ENODEV, ...) leave the old mapping alone,
             // but a MAP_FIXED that fails for lack of memory may already have removed it
@@ -763,6 +849,14 @@ impl GuestMemory {
             .ok_or(Errno::EFAULT)?;
         let mut t = self.lock();
         let pieces = Self::covering(&t, old, old_end).ok_or(Errno::EFAULT)?;
+        if new_len > old_len {
+            // Growing by `new_len - old_len` (a move frees the old range).
+            let limit = self.as_limit();
+            let mapped: u64 = t.iter().map(|(&s, r)| r.end - s).sum();
+            if limit != u64::MAX && mapped + (new_len - old_len) > limit {
+                return Err(Errno::ENOMEM);
+            }
+        }
         let (_, first) = pieces[0];
         let first_start = pieces[0].0;
         let kind = first.kind.advanced(old - first_start);

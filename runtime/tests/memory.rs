@@ -390,3 +390,31 @@ fn guest_memory_is_send_and_sync() {
         .unwrap();
     assert_eq!(m.read_u32(A).unwrap(), 42);
 }
+
+/// The guest's address-space limit (`RLIMIT_AS`): new mappings past it fail with ENOMEM,
+/// replacing mapped pages does not count twice, `mremap` growth counts, and lifting the
+/// limit lets the mapping through.
+#[test]
+fn address_space_limit_applies_to_guest_mappings() {
+    let m = mem();
+    let anon = Backing::Anon(RegionKind::Anon { shared: false });
+    let rw = Prot::READ | Prot::WRITE;
+    m.set_as_limit(16 * P);
+    assert_eq!(m.as_limit(), 16 * P);
+    let a = m
+        .map(Placement::Hint(0), 8 * P, rw, anon)
+        .expect("8 pages fit");
+    assert_eq!(
+        m.map(Placement::Hint(0), 9 * P, rw, anon),
+        Err(Errno::ENOMEM)
+    );
+    // Replacing 4 mapped pages and adding 4 new ones: 12 pages in all, within the limit.
+    m.map(Placement::Fixed(a + 4 * P), 8 * P, rw, anon)
+        .expect("MAP_FIXED over mapped pages counts only what is new");
+    assert_eq!(m.mapped_bytes(), 12 * P);
+    // Growing by 8 pages would make 20.
+    assert_eq!(m.remap(a, 12 * P, 20 * P, true, None), Err(Errno::ENOMEM));
+    m.set_as_limit(u64::MAX);
+    m.remap(a, 12 * P, 20 * P, true, None)
+        .expect("no limit, no ENOMEM");
+}

@@ -689,3 +689,74 @@ impl Sandbox {
         out
     }
 }
+
+/// The ISAs a test can build a guest C program for with [`build_guest`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuestArch {
+    Riscv64,
+    Aarch64,
+}
+
+impl GuestArch {
+    pub fn name(self) -> &'static str {
+        match self {
+            GuestArch::Riscv64 => "riscv64",
+            GuestArch::Aarch64 => "aarch64",
+        }
+    }
+
+    /// The cross compiler.
+    pub fn cc(self) -> &'static str {
+        match self {
+            GuestArch::Riscv64 => RISCV_CC,
+            GuestArch::Aarch64 => "aarch64-linux-gnu-gcc",
+        }
+    }
+
+    /// qemu-user for this ISA.
+    pub fn qemu(self) -> &'static str {
+        match self {
+            GuestArch::Riscv64 => QEMU_RISCV,
+            GuestArch::Aarch64 => "qemu-aarch64",
+        }
+    }
+}
+
+/// Compiles `source` for `arch` the way `cargo xtask build-samples` builds the samples
+/// (`-static -O2`; lld for riscv64, whose bookworm `ld` crashes on `-static`) into a
+/// temporary directory. `None` (the test skipped, visibly) when the cross compiler is not
+/// installed. The same source always gives the same binary.
+pub fn build_guest(
+    test: &str,
+    arch: GuestArch,
+    name: &str,
+    source: &str,
+) -> Option<(TempDir, PathBuf)> {
+    if !have(arch.cc()) {
+        skip(test, &format!("{} is not installed", arch.cc()));
+        return None;
+    }
+    let tmp = TempDir::new(name);
+    let src = tmp.path().join(format!("{name}.c"));
+    fs::write(&src, source).expect("writing the guest program");
+    let exe = tmp.path().join(name);
+    let mut cmd = Command::new(arch.cc());
+    cmd.args(["-static", "-O2", "-Wall", "-Werror"]);
+    if arch == GuestArch::Riscv64 {
+        cmd.args(["-B/usr/lib/llvm-19/bin", "-fuse-ld=lld"]);
+    }
+    // Relative names, so that the binary (its file symbol) does not depend on the
+    // temporary directory and `translate_cached` can reuse its translation.
+    let built = cmd
+        .args(["-o", name, &format!("{name}.c")])
+        .current_dir(tmp.path())
+        .output()
+        .expect("running the cross compiler");
+    assert!(
+        built.status.success(),
+        "{} failed on {name}.c:\n{}",
+        arch.cc(),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    Some((tmp, exe))
+}

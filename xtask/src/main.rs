@@ -5,6 +5,7 @@
 
 mod bench;
 mod fuzz;
+mod fuzz_targets;
 mod samples;
 mod util;
 mod workloads;
@@ -53,7 +54,7 @@ enum Task {
     /// Everything CI checks, in order, failing fast.
     Ci {
         /// Leave out these steps (setup, fmt, clippy, build-samples, build-bzip2, build, man,
-        /// test),
+        /// test, fuzz-targets),
         /// e.g. to resume after fixing one.
         #[arg(long, value_name = "STEP")]
         skip: Vec<String>,
@@ -64,6 +65,10 @@ enum Task {
     /// Long differential fuzzing: exhaustive decoder sweep, then random instruction
     /// sequences under vmx (both engines) and qemu-riscv64 with fresh seeds.
     Fuzz(fuzz::FuzzArgs),
+    /// Run the libFuzzer targets of fuzz/ (ELF loader + discovery, .aot reader, cache entry
+    /// reader, RISC-V and A64 decoders) for a bounded time each, on corpora seeded from
+    /// real inputs (needs nightly + cargo-fuzz: `cargo xtask setup`).
+    FuzzTargets(fuzz_targets::FuzzTargetsArgs),
     /// Build vmx and write its man pages (DIR/man/vmx*.1) and bash, zsh and fish
     /// completions (DIR/completions/) from its CLI definition.
     Man {
@@ -84,6 +89,7 @@ fn main() {
         Task::Ci { skip } => ci(&skip),
         Task::Bench(args) => bench::bench(&args),
         Task::Fuzz(args) => fuzz::fuzz(&args),
+        Task::FuzzTargets(args) => fuzz_targets::fuzz_targets(&args),
         Task::Man { out } => man(out),
     };
     if let Err(e) = result {
@@ -190,6 +196,27 @@ fn setup() -> Result<()> {
             run_shown(Command::new("rustup").args(["component", "add", component]))?;
         }
     }
+    // The fuzz targets (`cargo xtask fuzz-targets`, fuzz/) need nightly and cargo-fuzz.
+    if util::have("rustup") {
+        let nightly = Command::new("rustup")
+            .args(["run", "nightly", "rustc", "--version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !nightly {
+            run_shown(Command::new("rustup").args([
+                "toolchain",
+                "install",
+                "nightly",
+                "--profile",
+                "minimal",
+            ]))?;
+        }
+        if !fuzz_targets::available() {
+            run_shown(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+        }
+    }
     // The Cargo runner test (tests/build_systems.rs) cross-builds a Rust program for
     // riscv64; without rustup it is skipped (visibly).
     if util::have("rustup") {
@@ -280,6 +307,9 @@ fn cargo_step(name: &'static str, args: &'static [&'static str]) -> Step {
     }
 }
 
+/// Seconds each fuzz target runs in `cargo xtask ci` (five targets: about two minutes).
+const CI_FUZZ_SECONDS: u64 = 20;
+
 fn ci(skip: &[String]) -> Result<()> {
     // Colour codes only clutter CI logs.
     if std::env::var_os("CI").is_some() && std::env::var_os("CARGO_TERM_COLOR").is_none() {
@@ -326,6 +356,17 @@ fn ci(skip: &[String]) -> Result<()> {
             "test",
             &["test", "--workspace", "--release", "--no-fail-fast"],
         ),
+        Step {
+            name: "fuzz-targets",
+            shows: format!("cargo xtask fuzz-targets --seconds {CI_FUZZ_SECONDS}"),
+            action: Box::new(|| {
+                if !fuzz_targets::available() && !util::have("rustup") {
+                    println!("ci: SKIPPED fuzz-targets: no nightly toolchain with cargo-fuzz and no rustup to install one");
+                    return Ok(());
+                }
+                fuzz_targets::fuzz_targets(&fuzz_targets::FuzzTargetsArgs::bounded(CI_FUZZ_SECONDS))
+            }),
+        },
     ];
     if let Some(unknown) = skip
         .iter()

@@ -170,9 +170,15 @@ pub(super) fn prlimit64(k: &Kernel, pid: u64, res: u64, new: u64, old: u64) -> S
     let old_val = match table[res as usize] {
         Some(v) => v,
         None if res == libc::RLIMIT_STACK => (STACK_SIZE, host_rlimit(res)?.1),
+        // The runtime lifted the host limit to reserve the guest space; the guest's own
+        // limit is kept (and enforced) by the guest memory.
+        None if res == libc::RLIMIT_AS => (k.mem.as_limit(), host_rlimit(res)?.1),
         None => host_rlimit(res)?,
     };
     if let Some(n) = new_val {
+        if res == libc::RLIMIT_AS {
+            k.mem.set_as_limit(n.0);
+        }
         if emulated(res) {
             table[res as usize] = Some(n);
         } else {
