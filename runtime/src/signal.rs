@@ -55,6 +55,19 @@ pub enum SigDetail {
     Sender { pid: u32, uid: u32 },
 }
 
+/// Moves the signals that arrived through the host since the last look (the guest's
+/// own `kill`s of signals it handles take that way too) into `kernel`'s pending set.
+/// Returns `Killed` if one of them terminates the process by default.
+pub fn take_arrived(kernel: &Kernel) -> crate::syscall::SysOutcome {
+    for (sig, code, pid) in crate::sys::take_forwarded() {
+        if let out @ crate::syscall::SysOutcome::Killed(_) = kernel.post_signal_from(sig, code, pid)
+        {
+            return out;
+        }
+    }
+    crate::syscall::SysOutcome::Continue
+}
+
 /// The next pending, unblocked signal that has a guest handler (signals pending with
 /// the default or ignore disposition are dropped on the way), as its handler sees it.
 pub fn next_handled_signal(kernel: &Kernel) -> Option<SigInfo> {
