@@ -460,6 +460,34 @@ struct Runner {
 }
 
 impl Runner {
+    /// A runner for one guest thread, its interpreter clock started (with `--stats`).
+    fn new(
+        mem: Arc<GuestMemory>,
+        kernel: Arc<Kernel>,
+        stats: Option<StatsFormat>,
+        start: Instant,
+        cache: Option<CacheUse>,
+        debug: Option<Arc<Debugger<AArch64>>>,
+    ) -> Runner {
+        let r = Runner {
+            mem,
+            kernel,
+            blocks: HashMap::new(),
+            stats,
+            start,
+            interp_blocks: 0,
+            syscalls: 0,
+            times: PhaseTimes::default(),
+            peak_memory: 0,
+            cache,
+            debug,
+        };
+        if r.stats.is_some() {
+            r.times.enter(Phase::Interp);
+        }
+        r
+    }
+
     fn run(&mut self, st: &mut A64State) -> ! {
         let raw = self.mem.raw();
         if let Some(d) = &self.debug {
@@ -630,23 +658,9 @@ impl Runner {
         let spawned = crate::thread::spawn(&self.kernel, &self.mem, args, move |go| {
             crate::thread::guard(move || {
                 go.enter(&kernel);
-                let mut runner = Runner {
-                    mem,
-                    kernel,
-                    blocks: HashMap::new(),
-                    stats,
-                    start,
-                    interp_blocks: 0,
-                    syscalls: 0,
-                    times: PhaseTimes::default(),
-                    peak_memory,
-                    cache,
-                    // The gdb stub follows the main thread only.
-                    debug: None,
-                };
-                if runner.stats.is_some() {
-                    runner.times.enter(Phase::Interp);
-                }
+                // The gdb stub follows the main thread only.
+                let mut runner = Runner::new(mem, kernel, stats, start, cache, None);
+                runner.peak_memory = peak_memory;
                 let mut st = child;
                 runner.run(&mut st)
             })
@@ -716,22 +730,9 @@ pub fn run(
                     sp,
                     ..A64State::default()
                 };
-                let mut r = Runner {
-                    mem,
-                    kernel,
-                    blocks: HashMap::new(),
-                    stats,
-                    start: Instant::now(),
-                    interp_blocks: 0,
-                    syscalls: 0,
-                    times: PhaseTimes::default(),
-                    peak_memory: 0,
-                    cache,
-                    debug,
-                };
+                let mut r = Runner::new(mem, kernel, stats, Instant::now(), cache, debug);
                 if r.stats.is_some() {
                     r.peak_memory = r.mem.mapped_bytes();
-                    r.times.enter(Phase::Interp);
                 }
                 r.run(&mut st)
             })

@@ -537,7 +537,7 @@ fn guest_fault(sig: i32, addr: u64, host_pc: usize) -> FaultAction {
         return FaultAction::Die;
     };
     let st = CURRENT.with(|c| c.get());
-    if st.is_null() || IN_CHECK_CHILD.load(Ordering::Relaxed) {
+    if st.is_null() {
         return FaultAction::Die;
     }
     let interpreted = in_interpreted_block();
@@ -548,9 +548,7 @@ fn guest_fault(sig: i32, addr: u64, host_pc: usize) -> FaultAction {
     if !interpreted && !translated {
         return FaultAction::Die;
     }
-    let handler = e.kernel.sigaction(sig).map_or(SIG_DFL, |a| a.handler);
-    let blocked = e.kernel.signal_mask() & (1 << (sig - 1)) != 0;
-    if handler == SIG_DFL || handler == SIG_IGN || blocked {
+    if !e.guest_takes(sig) {
         return FaultAction::Die;
     }
     // SAFETY: `st` is this thread's guest state; the code it interrupted (guest code)
@@ -1174,6 +1172,17 @@ impl Engine {
         }
     }
 
+    /// Whether a synchronous signal goes to a guest handler: the guest has one, does not
+    /// block the signal, and this is not a checking child (which must not run it).
+    fn guest_takes(&self, sig: i32) -> bool {
+        let handler = self.kernel.sigaction(sig).map_or(SIG_DFL, |a| a.handler);
+        let blocked = self.kernel.signal_mask() & (1 << (sig - 1)) != 0;
+        handler != SIG_DFL
+            && handler != SIG_IGN
+            && !blocked
+            && !IN_CHECK_CHILD.load(Ordering::Relaxed)
+    }
+
     /// A synchronous trap: the guest's handler runs if it has one and the signal is not
     /// blocked; otherwise the guest dies of the signal, as on Linux.
     fn trap_signal(&self, s: &mut RvState, t: Trap) {
@@ -1181,13 +1190,7 @@ impl Engine {
             Trap::Breakpoint => (libc::SIGTRAP, crate::signal::TRAP_BRKPT),
             _ => (libc::SIGILL, crate::signal::ILL_ILLOPC),
         };
-        let handler = self.kernel.sigaction(sig).map_or(0, |a| a.handler);
-        let blocked = self.kernel.signal_mask() & (1 << (sig - 1)) != 0;
-        if handler == SIG_DFL
-            || handler == SIG_IGN
-            || blocked
-            || IN_CHECK_CHILD.load(Ordering::Relaxed)
-        {
+        if !self.guest_takes(sig) {
             self.trap(s, t);
         }
         let info = SigInfo {

@@ -16,7 +16,7 @@
 mod vm;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -33,7 +33,7 @@ use crate::sys::{
 use crate::syscall::signal::{SIG_DFL, SIG_IGN};
 use crate::syscall::x86_64::{to_generic, X86Call};
 use crate::syscall::{nr, Kernel, KernelConfig, SysOutcome};
-use crate::thread::CLONE_THREAD;
+use crate::thread::{CloneArgs, CLONE_THREAD};
 use vm::{Exit, UserRegs, Vm, R10, R11, R8, R9, RAX, RCX, RDI, RDX, RSI, RSP};
 
 const EINTR: u64 = -4i64 as u64;
@@ -132,14 +132,12 @@ pub fn run(
                 syscalls: AtomicU64::new(0),
                 page_faults: AtomicU64::new(0),
                 run_ns: AtomicU64::new(0),
-                threads: AtomicUsize::new(1),
                 reported: Mutex::new(HashSet::new()),
             });
             let mut r = Runner {
                 vm,
                 p,
                 last_fault: None,
-                clear_child_tid: 0,
                 exited: false,
             };
             r.run();
@@ -173,8 +171,6 @@ struct Process {
     page_faults: AtomicU64,
     /// Nanoseconds spent in KVM_RUN, all threads.
     run_ns: AtomicU64,
-    /// Live guest threads.
-    threads: AtomicUsize,
     reported: Mutex<HashSet<u64>>,
 }
 
@@ -189,8 +185,6 @@ struct Runner {
     /// (rip, address) of the last page fault the runtime fixed, to catch one that keeps
     /// recurring.
     last_fault: Option<(u64, u64)>,
-    /// `CLONE_CHILD_CLEARTID` address of a thread made by `clone` (0: none).
-    clear_child_tid: u64,
     /// The thread has exited (`exit` with other threads left).
     exited: bool,
 }
@@ -304,13 +298,16 @@ impl Runner {
             regs.gpr[R8],
             regs.gpr[R9],
         ];
-        let (ret, generic) = match to_generic(n, args) {
+        let call = to_generic(n, args);
+        // `exit` while other threads live on ends only this one (clear_child_tid and its
+        // futex wake included); the thread's host thread then returns from `run`.
+        if matches!(call, X86Call::Generic(nr::EXIT, _)) && self.p.kernel.end_thread() {
+            self.exited = true;
+            return;
+        }
+        let (ret, generic) = match call {
             X86Call::Generic(nr::CLONE, a) if a[0] & CLONE_THREAD != 0 => {
                 (self.clone_thread(&regs, args), None)
-            }
-            X86Call::Generic(nr::EXIT, a) if self.p.threads.load(Ordering::Acquire) > 1 => {
-                self.exit_thread(a[0]);
-                return;
             }
             X86Call::Generic(g, a) => (self.generic(g, a, regs.gpr[RSP]), Some(g)),
             X86Call::SigReturn => {
@@ -396,21 +393,25 @@ impl Runner {
         }
     }
 
-    /// `clone` of a thread: a new vCPU on a new host thread, returning 0 there; the new
-    /// thread's tid here. x86-64 argument order: flags, stack, ptid, ctid, tls.
+    /// `clone` of a thread: a new vCPU on a new host thread (`thread::spawn`), returning
+    /// 0 there; the new thread's tid here. x86-64 argument order: flags, stack, ptid,
+    /// ctid, tls.
     fn clone_thread(&mut self, regs: &UserRegs, a: [u64; 6]) -> u64 {
-        use crate::thread::{
-            CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS,
+        let args = CloneArgs {
+            flags: a[0],
+            stack: a[1],
+            parent_tid: a[2],
+            child_tid: a[3],
+            tls: a[4],
         };
-        let (flags, stack, ptid, ctid, tls) = (a[0], a[1], a[2], a[3], a[4]);
-        if crate::thread::check_thread_flags(flags).is_err() {
+        if crate::thread::check_thread_flags(args.flags).is_err() {
             return EINVAL;
         }
         let mut child_regs = *regs;
-        if stack != 0 {
-            child_regs.gpr[RSP] = stack;
+        if args.stack != 0 {
+            child_regs.gpr[RSP] = args.stack;
         }
-        let tls = (flags & CLONE_SETTLS != 0).then_some(tls);
+        let tls = args.tls();
         if tls.is_some_and(|t| t >= USER_TOP) {
             return EPERM;
         }
@@ -422,81 +423,23 @@ impl Runner {
             }
         };
         let p = self.p.clone();
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-        let (go_tx, go_rx) = std::sync::mpsc::channel::<bool>();
-        let clear = if flags & CLONE_CHILD_CLEARTID != 0 {
-            ctid
-        } else {
-            0
-        };
-        p.threads.fetch_add(1, Ordering::AcqRel);
-        p.kernel.set_thread_count(p.threads.load(Ordering::Acquire));
-        let signals = p.kernel.thread_signals_for_clone();
-        let spawned = std::thread::Builder::new()
-            .name("guest".into())
-            .spawn(move || {
-                // The parent's mask; host signals stay blocked outside KVM_RUN and
-                // system calls, as on every vCPU thread.
-                p.kernel.adopt_thread_signals(signals);
-                block_forwardable_signals();
-                let _ = tid_tx.send(p.kernel.guest_tid());
-                // The parent writes the tids first, as Linux does before the child runs.
-                if go_rx.recv() != Ok(true) {
-                    return;
-                }
-                let mut r = Runner {
-                    vm,
-                    p,
-                    last_fault: None,
-                    clear_child_tid: clear,
-                    exited: false,
-                };
-                r.run();
-            });
-        let Ok(_handle) = spawned else {
-            self.p.threads.fetch_sub(1, Ordering::AcqRel);
-            self.p
-                .kernel
-                .set_thread_count(self.p.threads.load(Ordering::Acquire));
-            return EAGAIN;
-        };
-        let Ok(tid) = tid_rx.recv() else {
-            return EAGAIN;
-        };
-        let mut ok = true;
-        if flags & CLONE_PARENT_SETTID != 0 {
-            ok &= self.p.mem.write_u32(ptid, tid as u32).is_ok();
+        let spawned = crate::thread::spawn(&self.p.kernel, &self.p.mem, &args, move |start| {
+            start.enter(&p.kernel);
+            // Host signals stay blocked outside KVM_RUN and system calls, as on every
+            // vCPU thread.
+            block_forwardable_signals();
+            let mut r = Runner {
+                vm,
+                p,
+                last_fault: None,
+                exited: false,
+            };
+            r.run();
+        });
+        match spawned {
+            Ok(tid) => tid,
+            Err(e) => (-(e.0 as i64)) as u64,
         }
-        if flags & CLONE_CHILD_SETTID != 0 {
-            ok &= self.p.mem.write_u32(ctid, tid as u32).is_ok();
-        }
-        if !ok {
-            let _ = go_tx.send(false);
-            self.p.threads.fetch_sub(1, Ordering::AcqRel);
-            return EFAULT;
-        }
-        let _ = go_tx.send(true);
-        tid as u64
-    }
-
-    /// `exit` of one thread while others run on: `CLONE_CHILD_CLEARTID` (zero the tid
-    /// and wake a `pthread_join`er), then the host thread ends.
-    fn exit_thread(&mut self, _code: u64) {
-        let clear = if self.clear_child_tid != 0 {
-            self.clear_child_tid
-        } else {
-            self.p.kernel.clear_child_tid()
-        };
-        if clear != 0 && self.p.mem.write_u32(clear, 0).is_ok() {
-            const FUTEX_WAKE: u64 = 1;
-            let _ = self
-                .p
-                .kernel
-                .handle_args(nr::FUTEX, [clear, FUTEX_WAKE, 1, 0, 0, 0], 0);
-        }
-        let left = self.p.threads.fetch_sub(1, Ordering::AcqRel) - 1;
-        self.p.kernel.set_thread_count(left);
-        self.exited = true;
     }
 
     /// Runs generic syscall `g`; keeps the guest page tables in step with the mappings.

@@ -369,11 +369,6 @@ impl Kernel {
         self.threads.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Number of live guest threads.
-    pub fn thread_count(&self) -> usize {
-        self.threads.load(Ordering::Acquire)
-    }
-
     /// The calling thread's guest tid. The guest's main thread (the first to make a
     /// syscall, or the one named by [`set_main_thread`](Self::set_main_thread)) has
     /// tid == pid, as on Linux, even though the runtime runs it on another host thread.
@@ -405,11 +400,6 @@ impl Kernel {
             m if guest_tid == self.pid() && m != 0 => m,
             _ => guest_tid,
         }
-    }
-
-    /// Records the number of live guest threads (for futex deadlock detection).
-    pub fn set_thread_count(&self, n: usize) {
-        self.threads.store(n, Ordering::Relaxed);
     }
 
     /// Reports an unimplemented syscall (once per number) and returns `ENOSYS`.
